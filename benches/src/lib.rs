@@ -1,0 +1,1 @@
+//! Benchmark workloads and peers (filled in by the benchmarks issue).

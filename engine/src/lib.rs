@@ -1,0 +1,1 @@
+//! The lock-free concurrent engine (filled in by the engine issue).

@@ -1,0 +1,2 @@
+//! The harness: checks of implementations against the model, and the `streamspec` command line.
+#![forbid(unsafe_code)]
