@@ -2,6 +2,8 @@
 //!
 //! Modules:
 //! - [`target`]: the interface every implementation under check offers.
+//! - [`history`]: concurrent histories, their JSON Lines format and a recorder.
 #![forbid(unsafe_code)]
 
+pub mod history;
 pub mod target;
