@@ -525,13 +525,14 @@ pub trait Worker: Send {
 }
 
 /// Records a history: runs `setup` on process 0 one op at a time, then each worker on its
-/// own thread (processes 1, 2, ...) at once. Times are ns since the start, taken from one
+/// own thread (processes 1, 2, ...) at once, then `finale` alone (the next process). Times are ns since the start, taken from one
 /// monotonic clock so that an op that completed before another was invoked has the
 /// smaller completion time.
 pub fn record<T: ConcurrentTarget + ?Sized>(
     target: &T,
     setup: &[Op],
     workers: Vec<Box<dyn Worker + '_>>,
+    finale: Option<Box<dyn Worker + '_>>,
 ) -> History {
     let start = Instant::now();
     // The clock is made strictly increasing so that no two events share a time: ties would
@@ -563,6 +564,7 @@ pub fn record<T: ConcurrentTarget + ?Sized>(
             line: 0,
         });
     }
+    let finale_process = workers.len() as u64 + 1;
     let concurrent = Mutex::new(Vec::new());
     std::thread::scope(|scope| {
         for (index, mut worker) in workers.into_iter().enumerate() {
@@ -591,6 +593,23 @@ pub fn record<T: ConcurrentTarget + ?Sized>(
         }
     });
     ops.extend(concurrent.into_inner().expect("no recorder thread panics"));
+    if let Some(mut worker) = finale {
+        while let Some(op) = worker.next_op() {
+            let invoke_ns = now();
+            let ret = target.apply(&op);
+            let complete_ns = now();
+            worker.observe(&op, &ret);
+            ops.push(Operation {
+                id: 0,
+                process: finale_process,
+                op,
+                outcome: Outcome::from_ret(ret),
+                invoke_ns,
+                complete_ns: Some(complete_ns),
+                line: 0,
+            });
+        }
+    }
     ops.sort_by_key(|o| o.invoke_ns);
     for (i, operation) in ops.iter_mut().enumerate() {
         operation.id = i;
@@ -738,7 +757,7 @@ mod tests {
         }
         let target = Counter(Mutex::new(0));
         let workers: Vec<Box<dyn Worker>> = (0..4).map(|_| Box::new(Ticks(50)) as _).collect();
-        let history = record(&target, &[Op::Tick { ms: 0 }], workers);
+        let history = record(&target, &[Op::Tick { ms: 0 }], workers, None);
         assert_eq!(history.ops.len(), 201);
         assert_eq!(*target.0.lock().unwrap(), 201);
         let mut times: Vec<u64> = history

@@ -7,3 +7,7 @@
 
 pub mod history;
 pub mod target;
+pub mod anomaly;
+pub mod linearizability;
+pub mod reference;
+pub mod workload;
