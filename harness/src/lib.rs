@@ -11,3 +11,4 @@ pub mod anomaly;
 pub mod linearizability;
 pub mod reference;
 pub mod workload;
+pub mod gate;

@@ -484,6 +484,8 @@ impl Worker for Member {
             },
             90..=94 => self.join(),
             _ => {
+                // After leaving and rejoining, this generation is stale: a zombie's.
+                self.old_generation = self.generation;
                 self.generation = None;
                 Op::LeaveGroup {
                     group: self.group.clone(),
