@@ -687,3 +687,117 @@ fn illegal_retention(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use streamspec_model::{Record, StoredRecord};
+
+    fn produce(p: i32, value: &str) -> Op {
+        Op::Produce {
+            topic: "t".into(),
+            partition: Some(p),
+            records: vec![Record::value(value)],
+            producer: None,
+        }
+    }
+    fn produced(p: i32, offset: i64) -> Result<Reply, streamspec_model::ErrorCode> {
+        Ok(Reply::Produced {
+            partition: p,
+            base_offset: offset,
+            log_append_time_ms: None,
+        })
+    }
+    fn fetch(offset: i64) -> Op {
+        Op::Fetch {
+            topic: "t".into(),
+            partition: 0,
+            offset,
+            max_records: 10,
+            max_bytes: 1 << 20,
+        }
+    }
+    fn fetched(
+        log_start: i64,
+        records: &[(i64, &str)],
+    ) -> Result<Reply, streamspec_model::ErrorCode> {
+        Ok(Reply::Fetched {
+            records: records
+                .iter()
+                .map(|(o, v)| StoredRecord {
+                    offset: *o,
+                    timestamp_ms: 0,
+                    key: None,
+                    value: Some((*v).into()),
+                    headers: vec![],
+                })
+                .collect(),
+            high_watermark: 10,
+            log_start_offset: log_start,
+        })
+    }
+
+    fn names(history: &History, drained: bool) -> Vec<&'static str> {
+        let report = check(history, &Options { drained });
+        report.counts.keys().copied().collect()
+    }
+
+    #[test]
+    fn a_clean_history_has_no_anomaly_and_each_planted_one_is_named() {
+        // Goal: each name fires on the smallest history that shows it, and not otherwise.
+        let clean = History::sequential([
+            (produce(0, "a"), produced(0, 0)),
+            (produce(0, "b"), produced(0, 1)),
+            (fetch(0), fetched(0, &[(0, "a"), (1, "b")])),
+        ]);
+        assert_eq!(names(&clean, true), Vec::<&str>::new());
+
+        let duplicate = History::sequential([
+            (produce(0, "a"), produced(0, 0)),
+            (produce(1, "a"), produced(1, 0)),
+        ]);
+        assert_eq!(names(&duplicate, false), vec![DUPLICATE]);
+
+        let send = History::sequential([
+            (produce(0, "a"), produced(0, 5)),
+            (produce(0, "b"), produced(0, 4)),
+        ]);
+        assert_eq!(names(&send, false), vec![NONMONOTONIC_SEND]);
+
+        let unseen = History::sequential([(produce(0, "a"), produced(0, 0))]);
+        assert_eq!(names(&unseen, false), Vec::<&str>::new());
+        assert_eq!(check(&unseen, &Options { drained: false }).unseen, 1);
+        assert_eq!(names(&unseen, true), vec![UNSEEN]);
+
+        let below = History::sequential([
+            (
+                Op::DeleteRecords {
+                    topic: "t".into(),
+                    partition: 0,
+                    offset: 2,
+                },
+                Ok(Reply::LowWatermark { low_watermark: 2 }),
+            ),
+            (fetch(0), fetched(0, &[(0, "a")])),
+        ]);
+        assert!(names(&below, false).contains(&READ_BELOW_LOG_START));
+        let in_reply = History::sequential([(fetch(0), fetched(1, &[(0, "a")]))]);
+        assert_eq!(names(&in_reply, false), vec![READ_BELOW_LOG_START]);
+
+        // A record removed by delete_records is not lost.
+        let deleted = History::sequential([
+            (produce(0, "a"), produced(0, 0)),
+            (produce(0, "b"), produced(0, 1)),
+            (
+                Op::DeleteRecords {
+                    topic: "t".into(),
+                    partition: 0,
+                    offset: 1,
+                },
+                Ok(Reply::LowWatermark { low_watermark: 1 }),
+            ),
+            (fetch(1), fetched(1, &[(1, "b")])),
+        ]);
+        assert_eq!(names(&deleted, true), Vec::<&str>::new());
+    }
+}

@@ -12,3 +12,4 @@ pub mod linearizability;
 pub mod reference;
 pub mod workload;
 pub mod gate;
+pub mod timeline;

@@ -354,3 +354,151 @@ impl Spec for PartitionSpec<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use streamspec_model::{Model, Record, Ret, TimestampType};
+
+    use super::super::model_spec::ModelSpec;
+    use super::super::search::{search, Bounds, Entry, SearchOutcome};
+    use super::*;
+    use crate::workload::Rng;
+
+    const TOPIC: &str = "t";
+
+    fn random_op(rng: &mut Rng, high_watermark: i64, sent: &mut u64) -> Op {
+        let offset = rng.below(high_watermark as u64 + 3) as i64 - 1;
+        match rng.below(10) {
+            0..=3 => Op::Produce {
+                topic: TOPIC.into(),
+                partition: Some(0),
+                records: (0..rng.below(4))
+                    .map(|_| {
+                        *sent += 1;
+                        Record {
+                            value: Some(format!("v{sent}").as_str().into()),
+                            key: rng.chance(30).then(|| "k".into()),
+                            timestamp_ms: rng
+                                .chance(50)
+                                .then(|| rng.below(200) as i64 - 10),
+                            headers: vec![],
+                        }
+                    })
+                    .collect(),
+                producer: None,
+            },
+            4..=6 => Op::Fetch {
+                topic: TOPIC.into(),
+                partition: 0,
+                offset,
+                max_records: rng.below(5) as u32,
+                max_bytes: rng.below(80),
+            },
+            7..=8 => Op::ListOffsets {
+                topic: TOPIC.into(),
+                partition: 0,
+                spec: match rng.below(4) {
+                    0 => OffsetSpec::Earliest,
+                    1 => OffsetSpec::Latest,
+                    2 => OffsetSpec::MaxTimestamp,
+                    _ => OffsetSpec::Timestamp {
+                        timestamp_ms: rng.below(200) as i64 - 5,
+                    },
+                },
+            },
+            _ => Op::DeleteRecords {
+                topic: TOPIC.into(),
+                partition: 0,
+                offset,
+            },
+        }
+    }
+
+    fn verdicts(
+        model: &Model,
+        config: &TopicConfig,
+        ops: &[Op],
+        outcomes: &[Outcome],
+    ) -> (SearchOutcome, SearchOutcome) {
+        // Pairs overlap (each op with the next) so the search has choices to make.
+        let entries: Vec<Entry<'_>> = ops
+            .iter()
+            .zip(outcomes)
+            .enumerate()
+            .map(|(i, (op, outcome))| Entry {
+                op,
+                outcome: outcome.clone(),
+                invoke_ns: 10 * i as u64,
+                deadline_ns: 10 * i as u64 + if i % 3 == 0 { 15 } else { 5 },
+            })
+            .collect();
+        let bounds = Bounds {
+            deadline: Instant::now() + Duration::from_secs(20),
+            memo_bytes_max: 1 << 28,
+        };
+        let mut compact = PartitionSpec::new(
+            ops.iter().collect(),
+            0,
+            config.clone(),
+            model.now_ms(),
+        );
+        let mut full = ModelSpec::new(model.clone());
+        (
+            search(&mut compact, &entries, &bounds),
+            search(&mut full, &entries, &bounds),
+        )
+    }
+
+    #[test]
+    fn compact_spec_agrees_with_the_full_model() {
+        // Goal: the compact partition spec accepts exactly what the model accepts. Method:
+        // random op sequences (valid and invalid) run on the model give the true outcomes;
+        // both specs must accept them, and must agree on versions with one outcome taken
+        // from another op (mostly wrong, sometimes still right).
+        let mut rng = Rng::new(7);
+        let mut rejected = 0;
+        for round in 0..300 {
+            let config = TopicConfig {
+                max_message_bytes: if rng.chance(20) { 40 } else { 1 << 20 },
+                timestamp_type: if rng.chance(30) {
+                    TimestampType::LogAppendTime
+                } else {
+                    TimestampType::CreateTime
+                },
+                ..TopicConfig::default()
+            };
+            let mut model = Model::new();
+            model.apply(&Op::Tick { ms: 50 }).unwrap();
+            model
+                .apply(&Op::CreateTopic {
+                    topic: TOPIC.into(),
+                    partitions: 1,
+                    config: config.clone(),
+                })
+                .unwrap();
+            let base = model.clone();
+            let (mut ops, mut outcomes) = (Vec::new(), Vec::new());
+            let mut sent = 0;
+            for _ in 0..12 {
+                let high_watermark = model.high_watermark(TOPIC, 0).unwrap();
+                let op = random_op(&mut rng, high_watermark, &mut sent);
+                let ret: Ret = model.apply(&op);
+                ops.push(op);
+                outcomes.push(Outcome::from_ret(ret));
+            }
+            let (compact, full) = verdicts(&base, &config, &ops, &outcomes);
+            assert_eq!(compact, SearchOutcome::Linearizable, "round {round}");
+            assert_eq!(full, SearchOutcome::Linearizable, "round {round}");
+            let (i, j) = (rng.below(12) as usize, rng.below(12) as usize);
+            outcomes[i] = outcomes[j].clone();
+            let (compact, full) = verdicts(&base, &config, &ops, &outcomes);
+            assert_eq!(compact, full, "round {round}: outcome of op {j} given to op {i}");
+            if compact == SearchOutcome::NotLinearizable {
+                rejected += 1;
+            }
+        }
+        assert!(rejected > 50, "only {rejected} perturbed histories were wrong");
+    }
+}
