@@ -9,15 +9,16 @@
 use std::collections::BTreeMap;
 
 use crate::config::{
-    OffsetReset, TimestampType, TopicConfig, BATCH_RECORDS_MAX, FETCH_RECORDS_MAX,
+    Assignor, OffsetReset, TimestampType, TopicConfig, BATCH_RECORDS_MAX, FETCH_RECORDS_MAX,
     GROUPS_COUNT_MAX, GROUP_MEMBERS_MAX, OFFSET_METADATA_BYTES_MAX, PARTITIONS_PER_TOPIC_MAX,
     SESSION_TIMEOUT_MS_MAX, SESSION_TIMEOUT_MS_MIN, SUBSCRIBED_TOPICS_MAX, TICK_MS_MAX,
     TOPICS_COUNT_MAX,
 };
 use crate::error::ErrorCode;
 use crate::group::{is_valid_id, CommittedOffset, Group, GroupEvent, Member};
-use crate::op::TopicPartition;
-use crate::op::{OffsetSpec, Op, PartitionLogStart, PolledRecord, ProducerBatch, Reply, Ret};
+use crate::op::{
+    OffsetSpec, Op, PartitionLogStart, PolledRecord, ProducerBatch, Reply, Ret, TopicPartition,
+};
 use crate::partition::PartitionLog;
 use crate::partitioner::kafka_partition;
 use crate::producer::{
@@ -29,8 +30,8 @@ use crate::topic::{is_legal_topic_name, validate_config, Topic};
 
 /// The whole state of the specification: the clock, topics, producers and groups.
 ///
-/// Two models are equal exactly when every future op sequence gives them the same results,
-/// which is what the linearizability checker relies on when it clones and compares states.
+/// Equal models give equal results for every future op sequence: the linearizability checker
+/// relies on this when it clones states and compares them.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Model {
     /// The logical clock, in ms; starts at 0 and only `tick` advances it.
@@ -239,7 +240,7 @@ impl Model {
             group: group.to_owned(),
             member: member.to_owned(),
             topics: topics.iter().map(|t| t.to_string()).collect(),
-            assignor: crate::config::Assignor::Range,
+            assignor: Assignor::Range,
             session_timeout_ms: 45_000,
             auto_offset_reset: OffsetReset::Earliest,
         };
@@ -685,7 +686,7 @@ impl Model {
         group: &str,
         member: &str,
         topics: &[String],
-        assignor: crate::config::Assignor,
+        assignor: Assignor,
         session_timeout_ms: i64,
         auto_offset_reset: OffsetReset,
     ) -> Ret {

@@ -522,7 +522,7 @@ fn run_checked(steps: &[Step]) -> Result<(Vec<(Op, Ret)>, Model), String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
     /// Every invariant holds after every op of a random sequence.
     #[test]
