@@ -2,9 +2,10 @@
 //!
 //! Each op has one method here, `op_*`, that first runs every check in the documented order
 //! without changing anything (so a refused op changes nothing), then applies the effect. The
-//! mechanisms live in their own files: partitions in `partition`, topics in `topic`, the
-//! partitioner, idempotence in `producer`, retention rules in `retention`, groups in `group`,
-//! assignors in `assignor`.
+//! mechanisms live in their own files: logs in [`partition`](crate::partition), topics in
+//! [`topic`](crate::topic), key placement in [`partitioner`](crate::partitioner), idempotence
+//! in [`producer`](crate::producer), retention rules in [`retention`], groups
+//! in [`group`](crate::group), assignments in [`assignor`](crate::assignor).
 
 use std::collections::BTreeMap;
 
