@@ -129,6 +129,13 @@ pub fn log_start_within_high_watermark(model: &Model) -> Result<(), Violation> {
 pub fn one_owner_per_partition(model: &Model) -> Result<(), Violation> {
     const NAME: &str = "one_owner_per_partition";
     for (group_id, group) in &model.groups {
+        let listed: Vec<&String> = group.assignment.keys().collect();
+        let members: Vec<&String> = group.members.keys().collect();
+        ensure(listed == members, NAME, || {
+            format!(
+                "group {group_id}: the assignment lists {listed:?}, the members are {members:?}"
+            )
+        })?;
         let mut owners: BTreeMap<&TopicPartition, &str> = BTreeMap::new();
         for (member, partitions) in &group.assignment {
             for tp in partitions {
@@ -582,6 +589,10 @@ mod tests {
             one_owner_per_partition(&unsubscribed),
             "one_owner_per_partition",
         );
+
+        let mut ghost = sample();
+        group(&mut ghost).assignment.insert("ghost".into(), vec![]);
+        assert_names(one_owner_per_partition(&ghost), "one_owner_per_partition");
 
         let mut nonexistent = sample();
         group(&mut nonexistent)
