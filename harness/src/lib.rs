@@ -13,3 +13,4 @@ pub mod reference;
 pub mod workload;
 pub mod gate;
 pub mod timeline;
+pub mod differential;
