@@ -28,7 +28,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use streamspec_model::{Bytes, Op, RetentionPolicy, Reply, TopicPartition};
+use streamspec_model::{Bytes, Op, Reply, RetentionPolicy, TopicPartition};
 
 use crate::history::{History, Outcome};
 
@@ -123,6 +123,9 @@ struct Sighting {
     op: usize,
 }
 
+/// A member's generation and, per partition, the last offset it polled and the op.
+type MemberReads<'h> = (i32, HashMap<&'h TopicPartition, (i64, usize)>);
+
 /// A log start someone observed (or caused), and when.
 #[derive(Clone, Copy, Debug)]
 struct LogStartSeen {
@@ -138,10 +141,9 @@ fn show(value: &Option<Bytes>) -> String {
     }
 }
 
-/// Checks a history for anomalies.
-pub fn check(history: &History, options: &Options) -> Report {
-    let mut report = Report::default();
-    report.allowances = vec![
+/// What the anomaly checker allows, stated in every report.
+fn allowances(options: &Options) -> Vec<String> {
+    vec![
         "assign mode (fetch): offsets are chosen by the client; only offsets within one reply \
          are judged for skips and order"
             .into(),
@@ -157,7 +159,15 @@ pub fn check(history: &History, options: &Options) -> Report {
         } else {
             "not drained: acknowledged records never read are counted, not reported".into()
         },
-    ];
+    ]
+}
+
+/// Checks a history for anomalies.
+pub fn check(history: &History, options: &Options) -> Report {
+    let mut report = Report {
+        allowances: allowances(options),
+        ..Report::default()
+    };
 
     let ops = &history.ops;
     let mut writes: Vec<Sighting> = Vec::new();
@@ -177,10 +187,7 @@ pub fn check(history: &History, options: &Options) -> Report {
             });
         };
         match (&o.op, &o.outcome) {
-            (
-                Op::CreateTopic { topic, config, .. },
-                Outcome::Ok(_),
-            ) => {
+            (Op::CreateTopic { topic, config, .. }, Outcome::Ok(_)) => {
                 if config.retention_ms == -1
                     && config.retention_bytes == -1
                     && config.retention_policy == RetentionPolicy::Delete
@@ -344,8 +351,11 @@ pub fn check(history: &History, options: &Options) -> Report {
             }
         }
     }
-    let mut duplicates: Vec<(&Bytes, &Vec<&Sighting>)> =
-        where_value.iter().filter(|(_, p)| p.len() > 1).map(|(v, p)| (*v, p)).collect();
+    let mut duplicates: Vec<(&Bytes, &Vec<&Sighting>)> = where_value
+        .iter()
+        .filter(|(_, p)| p.len() > 1)
+        .map(|(v, p)| (*v, p))
+        .collect();
     duplicates.sort_by_key(|(_, p)| p.iter().map(|s| s.op).min());
     for (value, places) in duplicates {
         let where_: Vec<String> = places
@@ -432,8 +442,7 @@ pub fn check(history: &History, options: &Options) -> Report {
             .filter(|s| s.complete_ns < t)
             .max_by_key(|s| s.log_start)
     };
-    let mut member_last: HashMap<(&str, &str), (i32, HashMap<&TopicPartition, (i64, usize)>)> =
-        HashMap::new();
+    let mut member_last: HashMap<(&str, &str), MemberReads<'_>> = HashMap::new();
     for (op_id, sightings) in &reads {
         let o = &ops[*op_id];
         let mut last_in_read: HashMap<&TopicPartition, i64> = HashMap::new();
@@ -521,7 +530,13 @@ pub fn check(history: &History, options: &Options) -> Report {
     }
 
     stale_commits(history, &mut report);
-    illegal_retention(history, &forever_topics, &deleted_topics, &log_starts, &mut report);
+    illegal_retention(
+        history,
+        &forever_topics,
+        &deleted_topics,
+        &log_starts,
+        &mut report,
+    );
     report
 }
 

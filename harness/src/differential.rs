@@ -16,8 +16,8 @@
 use std::io::Write;
 
 use streamspec_model::{
-    Model, OffsetReset, OffsetSpec, Op, ProducerBatch, Record, RetentionPolicy, Ret,
-    TopicConfig, TimestampType,
+    Model, OffsetReset, OffsetSpec, Op, ProducerBatch, Record, Ret, RetentionPolicy, TimestampType,
+    TopicConfig,
 };
 
 use crate::history::Outcome;
@@ -220,7 +220,10 @@ impl Generator {
                 self.values += 1;
                 let value = format!("v{}", self.values);
                 Record {
-                    key: self.rng.chance(40).then(|| format!("k{}", self.rng.below(5)).as_str().into()),
+                    key: self
+                        .rng
+                        .chance(40)
+                        .then(|| format!("k{}", self.rng.below(5)).as_str().into()),
                     value: Some(value.as_str().into()),
                     headers: vec![],
                     timestamp_ms: match self.rng.below(10) {
@@ -502,6 +505,10 @@ mod tests {
         mismatch.write_trace(&mut trace).unwrap();
         let text = String::from_utf8(trace).unwrap();
         assert_eq!(text.lines().count(), mismatch.ops.len() + 1);
-        assert!(text.lines().last().unwrap().contains("\"error\":\"offset_out_of_range\""));
+        assert!(text
+            .lines()
+            .last()
+            .unwrap()
+            .contains("\"error\":\"offset_out_of_range\""));
     }
 }

@@ -83,11 +83,7 @@ impl Judgement {
 }
 
 /// Judges one history with both checkers.
-pub fn judge(
-    history: &History,
-    drained: bool,
-    options: &linearizability::Options,
-) -> Judgement {
+pub fn judge(history: &History, drained: bool, options: &linearizability::Options) -> Judgement {
     Judgement {
         linearizability: linearizability::check(history, options),
         anomalies: anomaly::check(history, &anomaly::Options { drained }),

@@ -198,7 +198,9 @@ fn parse_event(text: &str) -> Result<Event, HistoryErrorKind> {
     let value: Value =
         serde_json::from_str(text).map_err(|e| HistoryErrorKind::Json(e.to_string()))?;
     let Value::Object(map) = value else {
-        return Err(HistoryErrorKind::Json("a line must be a JSON object".into()));
+        return Err(HistoryErrorKind::Json(
+            "a line must be a JSON object".into(),
+        ));
     };
     let process = field_u64(&map, "process")?;
     let time_ns = field_u64(&map, "time_ns")?;
@@ -356,7 +358,11 @@ impl Pairer {
                         reason: "an `ok` has a result, not an error".into(),
                     });
                 }
-                Outcome::Ok(event.result.ok_or(HistoryErrorKind::MissingField("result"))?)
+                Outcome::Ok(
+                    event
+                        .result
+                        .ok_or(HistoryErrorKind::MissingField("result"))?,
+                )
             }
             EventType::Fail => {
                 if event.result.is_some() {
@@ -588,7 +594,10 @@ pub fn record<T: ConcurrentTarget + ?Sized>(
                         line: 0,
                     });
                 }
-                concurrent.lock().expect("no recorder thread panics").extend(mine);
+                concurrent
+                    .lock()
+                    .expect("no recorder thread panics")
+                    .extend(mine);
             });
         }
     });
@@ -692,7 +701,10 @@ mod tests {
                 "`process`",
             ),
             (
-                format!("{invoke}\n{}", r#"{"process":0,"type":"fail","error":"boom","time_ns":6}"#),
+                format!(
+                    "{invoke}\n{}",
+                    r#"{"process":0,"type":"fail","error":"boom","time_ns":6}"#
+                ),
                 2,
                 "`boom`",
             ),
@@ -708,7 +720,10 @@ mod tests {
             ),
             (format!("{invoke}\n{invoke}"), 2, "invokes again"),
             (
-                format!("{invoke}\n{}", r#"{"process":1,"type":"invoke","op":{"op":"tick","ms":1},"time_ns":4}"#),
+                format!(
+                    "{invoke}\n{}",
+                    r#"{"process":1,"type":"invoke","op":{"op":"tick","ms":1},"time_ns":4}"#
+                ),
                 2,
                 "before the previous",
             ),
@@ -726,7 +741,10 @@ mod tests {
             let error = parse(&text).expect_err(&text);
             assert_eq!(error.line, line, "{text}: {error}");
             let message = error.to_string();
-            assert!(message.starts_with(&format!("h.jsonl:{line}: ")), "{message}");
+            assert!(
+                message.starts_with(&format!("h.jsonl:{line}: ")),
+                "{message}"
+            );
             assert!(message.contains(needle), "{message} lacks {needle}");
         }
     }
@@ -770,8 +788,11 @@ mod tests {
         times.dedup();
         assert_eq!(times.len(), count, "times are distinct");
         for process in 1..=4 {
-            let mine: Vec<&Operation> =
-                history.ops.iter().filter(|o| o.process == process).collect();
+            let mine: Vec<&Operation> = history
+                .ops
+                .iter()
+                .filter(|o| o.process == process)
+                .collect();
             assert_eq!(mine.len(), 50);
             for pair in mine.windows(2) {
                 assert!(pair[0].complete_ns.unwrap() < pair[1].invoke_ns);

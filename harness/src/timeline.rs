@@ -193,7 +193,11 @@ pub fn html(
     page.push_str("<table>\n");
     for &i in &ids {
         let o = &history.ops[i];
-        let class = if flagged.contains(&i) { " class=\"flag\"" } else { "" };
+        let class = if flagged.contains(&i) {
+            " class=\"flag\""
+        } else {
+            ""
+        };
         let _ = writeln!(
             page,
             "<tr{class}><td>#{i}</td><td>p{}</td><td>{}</td></tr>",
@@ -237,7 +241,10 @@ mod tests {
         let mut history = History::sequential([
             (Op::Tick { ms: 1 }, Ok(Reply::Ack)),
             (Op::Tick { ms: 2 }, Ok(Reply::Ack)),
-            (Op::Tick { ms: 3 }, Err(streamspec_model::ErrorCode::InvalidRequest)),
+            (
+                Op::Tick { ms: 3 },
+                Err(streamspec_model::ErrorCode::InvalidRequest),
+            ),
         ]);
         // op 0 [0, 10], op 1 [5, 15] on another process, op 2 [20, 30].
         history.ops[0].complete_ns = Some(10);

@@ -401,7 +401,9 @@ impl Worker for GroupProducer {
         Some(Op::Produce {
             topic: self.topic.clone(),
             partition: Some(self.rng.below(self.partitions as u64) as i32),
-            records: vec![Record::value(format!("{}-{}", self.topic, self.sent).as_str())],
+            records: vec![Record::value(
+                format!("{}-{}", self.topic, self.sent).as_str(),
+            )],
             producer: None,
         })
     }

@@ -89,7 +89,11 @@ fn a_changed_fetch_result_is_illegal_at_that_fetch() {
     };
     assert_eq!(illegal.culprit, Some(target));
     assert!(illegal.window.contains(&target));
-    assert!(illegal.component.starts_with("partition log-"), "{}", illegal.component);
+    assert!(
+        illegal.component.starts_with("partition log-"),
+        "{}",
+        illegal.component
+    );
 }
 
 #[test]
@@ -130,9 +134,11 @@ fn a_file_round_trip_keeps_the_verdict() {
     let history = log_history(11);
     let mut text = Vec::new();
     history.write_jsonl(&mut text).unwrap();
-    let parsed =
-        History::parse(std::path::Path::new("x.jsonl"), std::str::from_utf8(&text).unwrap())
-            .unwrap();
+    let parsed = History::parse(
+        std::path::Path::new("x.jsonl"),
+        std::str::from_utf8(&text).unwrap(),
+    )
+    .unwrap();
     assert_eq!(parsed.ops.len(), history.ops.len());
     assert_eq!(check(&parsed, &options()).verdict, Verdict::Linearizable);
 }

@@ -105,7 +105,10 @@ impl<T: ConcurrentTarget> ConcurrentTarget for Planted<T> {
             (Bug::SwapTwoOffsets, Op::Fetch { .. }) => {
                 let mut ret = self.inner.apply(op);
                 if let Ok(Reply::Fetched { records, .. }) = &mut ret {
-                    if records.len() >= 2 && records[0].value != records[1].value && self.every.fire() {
+                    if records.len() >= 2
+                        && records[0].value != records[1].value
+                        && self.every.fire()
+                    {
                         let first = records[0].value.clone();
                         records[0].value = records[1].value.clone();
                         records[1].value = first;
@@ -164,7 +167,9 @@ impl<T: ConcurrentTarget> ConcurrentTarget for Planted<T> {
             (Bug::SkipOnPoll, Op::Fetch { .. } | Op::Poll { .. }) => {
                 let mut ret = self.inner.apply(op);
                 match &mut ret {
-                    Ok(Reply::Fetched { records, .. }) if records.len() >= 3 && self.every.fire() => {
+                    Ok(Reply::Fetched { records, .. })
+                        if records.len() >= 3 && self.every.fire() =>
+                    {
                         records.remove(1);
                     }
                     Ok(Reply::Polled { records })
@@ -231,13 +236,28 @@ fn the_reference_passes_every_scenario() {
 
 #[test]
 fn drop_an_acknowledged_record_is_a_lost_write() {
-    assert_caught(Bug::DropAcknowledgedRecord, 7, Scenario::Log, anomaly::LOST_WRITE);
-    assert_caught(Bug::DropAcknowledgedRecord, 7, Scenario::Log, LINEARIZABILITY);
+    assert_caught(
+        Bug::DropAcknowledgedRecord,
+        7,
+        Scenario::Log,
+        anomaly::LOST_WRITE,
+    );
+    assert_caught(
+        Bug::DropAcknowledgedRecord,
+        7,
+        Scenario::Log,
+        LINEARIZABILITY,
+    );
 }
 
 #[test]
 fn swapped_offsets_are_inconsistent_offsets() {
-    assert_caught(Bug::SwapTwoOffsets, 3, Scenario::Log, anomaly::INCONSISTENT_OFFSETS);
+    assert_caught(
+        Bug::SwapTwoOffsets,
+        3,
+        Scenario::Log,
+        anomaly::INCONSISTENT_OFFSETS,
+    );
     assert_caught(Bug::SwapTwoOffsets, 3, Scenario::Log, LINEARIZABILITY);
 }
 
@@ -259,7 +279,12 @@ fn an_accepted_zombie_commit_is_a_stale_generation_commit() {
         Scenario::Groups,
         anomaly::STALE_GENERATION_COMMIT,
     );
-    assert_caught(Bug::AcceptZombieCommit, 1, Scenario::Groups, LINEARIZABILITY);
+    assert_caught(
+        Bug::AcceptZombieCommit,
+        1,
+        Scenario::Groups,
+        LINEARIZABILITY,
+    );
 }
 
 #[test]
@@ -270,7 +295,12 @@ fn retention_past_the_eligible_prefix_is_illegal_retention() {
         Scenario::Log,
         anomaly::ILLEGAL_RETENTION,
     );
-    assert_caught(Bug::RetainPastEligiblePrefix, 1, Scenario::Log, LINEARIZABILITY);
+    assert_caught(
+        Bug::RetainPastEligiblePrefix,
+        1,
+        Scenario::Log,
+        LINEARIZABILITY,
+    );
 }
 
 #[test]

@@ -179,7 +179,12 @@ fn run_inner(args: &CheckArgs, out: &mut dyn Write, mut subject: Subject) -> std
                     }
                     progress.suspend(|| -> std::io::Result<()> {
                         writeln!(out)?;
-                        write_report(out, &result.history, &result.judgement, &format!("round {round}, {}", scenario.name()))
+                        write_report(
+                            out,
+                            &result.history,
+                            &result.judgement,
+                            &format!("round {round}, {}", scenario.name()),
+                        )
                     })?;
                     failure = Some((format!("{} round {round}", scenario.name()), dir));
                     break;
@@ -207,7 +212,10 @@ fn run_inner(args: &CheckArgs, out: &mut dyn Write, mut subject: Subject) -> std
                         writeln!(out, "error cannot write {}: {error}", dir.display())?;
                         return Ok(EXIT_BAD_INPUT);
                     }
-                    let last = mismatch.target_rets.last().expect("a mismatch has a result");
+                    let last = mismatch
+                        .target_rets
+                        .last()
+                        .expect("a mismatch has a result");
                     writeln!(
                         out,
                         "\ndifferential mismatch after {} ops (shrunk):\n  op     {}\n  target {}\n  model  {}",
@@ -224,7 +232,11 @@ fn run_inner(args: &CheckArgs, out: &mut dyn Write, mut subject: Subject) -> std
         round += 1;
     }
     progress.finish_and_clear();
-    writeln!(out, "\n{:<26} {:>8} {:>10} {:>7} {:>8}", "check", "runs", "ops", "failed", "unknown")?;
+    writeln!(
+        out,
+        "\n{:<26} {:>8} {:>10} {:>7} {:>8}",
+        "check", "runs", "ops", "failed", "unknown"
+    )?;
     for (name, t) in CHECKS.iter().zip(&tallies) {
         writeln!(
             out,
@@ -320,17 +332,21 @@ mod tests {
         let mut out = Vec::new();
         assert_eq!(run(&args(dir.clone()), &mut out), EXIT_PASSED);
         let text = String::from_utf8(out).unwrap();
-        assert!(text.contains("differential") && text.ends_with("PASS\n"), "{text}");
+        assert!(
+            text.contains("differential") && text.ends_with("PASS\n"),
+            "{text}"
+        );
 
         let subject = Subject {
             name: "corrupting".into(),
-            concurrent: Box::new(|| {
-                Box::new(Corrupting(Locked::model(), Default::default()))
-            }),
+            concurrent: Box::new(|| Box::new(Corrupting(Locked::model(), Default::default()))),
             sequential: Box::new(|| Box::new(ModelTarget::default())),
         };
         let mut out = Vec::new();
-        assert_eq!(run_against(&args(dir.clone()), &mut out, subject), EXIT_FAILED);
+        assert_eq!(
+            run_against(&args(dir.clone()), &mut out, subject),
+            EXIT_FAILED
+        );
         let text = String::from_utf8(out).unwrap();
         assert!(text.contains("FAIL log (assign mode) round 0"), "{text}");
         let round_dir = std::fs::read_dir(&dir)

@@ -69,7 +69,12 @@ fn run_inner(args: &VerifyArgs, out: &mut dyn Write) -> std::io::Result<u8> {
         ..Options::default()
     };
     let judgement = judge(&history, args.drained, &options);
-    write_report(out, &history, &judgement, &args.history.display().to_string())?;
+    write_report(
+        out,
+        &history,
+        &judgement,
+        &args.history.display().to_string(),
+    )?;
     if let Some(path) = &args.html {
         let page = finding_page(&history, &judgement, &args.history.display().to_string());
         if let Err(error) = std::fs::write(path, page) {
@@ -101,7 +106,11 @@ pub fn write_report(
         p.dedup();
         p.len()
     };
-    writeln!(out, "history {name}: {} ops, {processes} processes", history.ops.len())?;
+    writeln!(
+        out,
+        "history {name}: {} ops, {processes} processes",
+        history.ops.len()
+    )?;
     let l = &judgement.linearizability;
     let split = if l.decomposed {
         format!(
@@ -119,7 +128,11 @@ pub fn write_report(
         )?,
         Verdict::Unknown(why) => writeln!(out, "linearizability: unknown, {why} ({split})")?,
         Verdict::Illegal(illegal) => {
-            writeln!(out, "linearizability: ILLEGAL in {} ({split})", illegal.component)?;
+            writeln!(
+                out,
+                "linearizability: ILLEGAL in {} ({split})",
+                illegal.component
+            )?;
             match illegal.culprit {
                 Some(c) => writeln!(
                     out,
@@ -241,10 +254,16 @@ mod tests {
         let produce = history
             .ops
             .iter()
-            .position(|o| matches!(o.outcome, crate::history::Outcome::Ok(streamspec_model::Reply::Produced { .. })))
+            .position(|o| {
+                matches!(
+                    o.outcome,
+                    crate::history::Outcome::Ok(streamspec_model::Reply::Produced { .. })
+                )
+            })
             .unwrap();
-        if let crate::history::Outcome::Ok(streamspec_model::Reply::Produced { base_offset, .. }) =
-            &mut history.ops[produce].outcome
+        if let crate::history::Outcome::Ok(streamspec_model::Reply::Produced {
+            base_offset, ..
+        }) = &mut history.ops[produce].outcome
         {
             *base_offset += 1000;
         }
@@ -257,14 +276,23 @@ mod tests {
         let text = String::from_utf8(out).unwrap();
         assert!(text.contains("ILLEGAL"), "{text}");
         assert!(text.contains("timeline of the first finding"), "{text}");
-        assert!(std::fs::read_to_string(dir.join("bad.html")).unwrap().contains("<svg"));
+        assert!(std::fs::read_to_string(dir.join("bad.html"))
+            .unwrap()
+            .contains("<svg"));
 
         let broken = dir.join("broken.jsonl");
-        std::fs::write(&broken, "{\"process\":0,\"type\":\"invoke\",\"op\":{\"op\":\"explode\"},\"time_ns\":1}\n").unwrap();
+        std::fs::write(
+            &broken,
+            "{\"process\":0,\"type\":\"invoke\",\"op\":{\"op\":\"explode\"},\"time_ns\":1}\n",
+        )
+        .unwrap();
         let mut out = Vec::new();
         assert_eq!(run(&args(broken), &mut out), EXIT_BAD_INPUT);
         let text = String::from_utf8(out).unwrap();
-        assert!(text.contains("broken.jsonl:1:") && text.contains("explode"), "{text}");
+        assert!(
+            text.contains("broken.jsonl:1:") && text.contains("explode"),
+            "{text}"
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -180,7 +180,9 @@ impl World {
                     partitions,
                     config,
                 } if ok => {
-                    world.topics.insert(topic.clone(), (*partitions, config.clone()));
+                    world
+                        .topics
+                        .insert(topic.clone(), (*partitions, config.clone()));
                 }
                 Op::DeleteTopic { topic } if ok => {
                     world.topics.remove(topic);
@@ -515,18 +517,19 @@ fn explain(
     let culprit_time = cutoffs.get(hi).copied();
     let culprit = if decided {
         culprit_time.and_then(|t| {
-            component
-                .ops
-                .iter()
-                .copied()
-                .find(|&id| history.ops[id].complete_ns == Some(t) && history.ops[id].outcome.is_known())
+            component.ops.iter().copied().find(|&id| {
+                history.ops[id].complete_ns == Some(t) && history.ops[id].outcome.is_known()
+            })
         })
     } else {
         None
     };
     let (window, prefix_ops) = match culprit {
         Some(c) => {
-            let (start, end) = (history.ops[c].invoke_ns, history.ops[c].complete_ns.unwrap_or(u64::MAX));
+            let (start, end) = (
+                history.ops[c].invoke_ns,
+                history.ops[c].complete_ns.unwrap_or(u64::MAX),
+            );
             let window: Vec<usize> = component
                 .ops
                 .iter()

@@ -109,7 +109,10 @@ impl<'h> PartitionSpec<'h> {
         if records.len() > BATCH_RECORDS_MAX {
             return Some(ErrorCode::RecordListTooLarge);
         }
-        if records.iter().any(|r| r.timestamp_ms.is_some_and(|t| t < 0)) {
+        if records
+            .iter()
+            .any(|r| r.timestamp_ms.is_some_and(|t| t < 0))
+        {
             return Some(ErrorCode::InvalidRequest);
         }
         let batch_bytes: u64 = records.iter().map(Record::size_bytes).sum();
@@ -295,11 +298,7 @@ fn expect_error(
 }
 
 /// `next` if the observed outcome is this reply (or unknown).
-fn expect_reply(
-    next: &PartitionState,
-    reply: &Reply,
-    outcome: &Outcome,
-) -> Option<PartitionState> {
+fn expect_reply(next: &PartitionState, reply: &Reply, outcome: &Outcome) -> Option<PartitionState> {
     match outcome {
         Outcome::Ok(got) if got == reply => Some(*next),
         Outcome::Info => Some(*next),
@@ -380,9 +379,7 @@ mod tests {
                         Record {
                             value: Some(format!("v{sent}").as_str().into()),
                             key: rng.chance(30).then(|| "k".into()),
-                            timestamp_ms: rng
-                                .chance(50)
-                                .then(|| rng.below(200) as i64 - 10),
+                            timestamp_ms: rng.chance(50).then(|| rng.below(200) as i64 - 10),
                             headers: vec![],
                         }
                     })
@@ -438,12 +435,8 @@ mod tests {
             deadline: Instant::now() + Duration::from_secs(20),
             memo_bytes_max: 1 << 28,
         };
-        let mut compact = PartitionSpec::new(
-            ops.iter().collect(),
-            0,
-            config.clone(),
-            model.now_ms(),
-        );
+        let mut compact =
+            PartitionSpec::new(ops.iter().collect(), 0, config.clone(), model.now_ms());
         let mut full = ModelSpec::new(model.clone());
         (
             search(&mut compact, &entries, &bounds),
@@ -494,11 +487,17 @@ mod tests {
             let (i, j) = (rng.below(12) as usize, rng.below(12) as usize);
             outcomes[i] = outcomes[j].clone();
             let (compact, full) = verdicts(&base, &config, &ops, &outcomes);
-            assert_eq!(compact, full, "round {round}: outcome of op {j} given to op {i}");
+            assert_eq!(
+                compact, full,
+                "round {round}: outcome of op {j} given to op {i}"
+            );
             if compact == SearchOutcome::NotLinearizable {
                 rejected += 1;
             }
         }
-        assert!(rejected > 50, "only {rejected} perturbed histories were wrong");
+        assert!(
+            rejected > 50,
+            "only {rejected} perturbed histories were wrong"
+        );
     }
 }
