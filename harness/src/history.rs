@@ -471,9 +471,8 @@ impl History {
                 ));
             }
         }
-        // A completion at the same time as an invoke goes after it only when it is the
-        // same op; otherwise completions first would claim a precedence that was not seen,
-        // so keep invokes first (the weaker claim).
+        // At equal times invokes go first: the checkers read equal times as concurrent, and
+        // an op's own completion must follow its invoke.
         events.sort_by_key(|(t, order, id, _)| (*t, *order, *id));
         events.into_iter().map(|(_, _, _, e)| e).collect()
     }

@@ -146,8 +146,9 @@ fn setup_prefix(history: &History) -> Option<usize> {
         if !o.outcome.is_known() {
             return None;
         }
-        // No op may overlap a setup op: every later op starts after it ends.
-        if ops[i + 1..].iter().any(|later| later.invoke_ns <= end) {
+        // No op may overlap a setup op: every later op starts after it ends. Ops are sorted
+        // by invoke time, so the next op is the earliest later one.
+        if ops.get(i + 1).is_some_and(|next| next.invoke_ns <= end) {
             return None;
         }
     }

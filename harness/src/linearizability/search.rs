@@ -24,7 +24,7 @@
 //! memo would exceed its byte budget; it never hangs and never grows without bound.
 
 use std::collections::HashSet;
-use std::hash::Hash;
+use std::hash::{Hash, Hasher};
 use std::time::Instant;
 
 use streamspec_model::Op;
@@ -155,20 +155,65 @@ impl EventList {
     }
 }
 
-/// A set of op indices.
-#[derive(Clone, PartialEq, Eq, Hash)]
-struct Bitset(Box<[u64]>);
+/// The set of linearized ops, with an incremental 128-bit fingerprint (Zobrist hashing:
+/// the XOR of a random 128-bit word per member), so a memo entry is 16 bytes however long
+/// the history is.
+struct Linearized {
+    /// Dense membership, by op.
+    bits: Vec<u64>,
+    /// XOR of [`member_word`] over the members.
+    fingerprint: u128,
+}
 
-impl Bitset {
-    fn new(n: usize) -> Bitset {
-        Bitset(vec![0; n.div_ceil(64)].into_boxed_slice())
+/// The random word of op `i` in a set fingerprint (two rounds of splitmix64).
+fn member_word(i: usize) -> u128 {
+    let mix = |mut z: u64| {
+        z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    };
+    let low = mix(i as u64);
+    (u128::from(mix(low ^ 0x5851_f42d_4c95_7f2d)) << 64) | u128::from(low)
+}
+
+impl Linearized {
+    fn new(n: usize) -> Linearized {
+        Linearized {
+            bits: vec![0; n.div_ceil(64)],
+            fingerprint: 0,
+        }
     }
-    fn set(&mut self, i: usize) {
-        self.0[i / 64] |= 1 << (i % 64);
+
+    fn contains(&self, i: usize) -> bool {
+        self.bits[i / 64] & (1 << (i % 64)) != 0
     }
-    fn clear(&mut self, i: usize) {
-        self.0[i / 64] &= !(1 << (i % 64));
+
+    fn insert(&mut self, i: usize) {
+        debug_assert!(!self.contains(i));
+        self.bits[i / 64] |= 1 << (i % 64);
+        self.fingerprint ^= member_word(i);
     }
+
+    fn remove(&mut self, i: usize) {
+        debug_assert!(self.contains(i));
+        self.bits[i / 64] &= !(1 << (i % 64));
+        self.fingerprint ^= member_word(i);
+    }
+}
+
+/// The memo key of a configuration: a 128-bit fingerprint of (linearized set, state). Two
+/// configurations collide with probability about 2^-128 per pair; a collision could only make
+/// the search skip a configuration it had not explored (a false "not linearizable"), with a
+/// chance far below that of a hardware fault over any history that fits in memory.
+fn configuration_key<T: Hash>(linearized: &Linearized, state: &T) -> u128 {
+    let mut low = std::hash::DefaultHasher::new();
+    state.hash(&mut low);
+    let mut high = std::hash::DefaultHasher::new();
+    0x2545_f491_4f6c_dd1d_u64.hash(&mut high);
+    state.hash(&mut high);
+    let state_word = (u128::from(high.finish()) << 64) | u128::from(low.finish());
+    linearized.fingerprint ^ state_word.rotate_left(1)
 }
 
 /// Searches for a linearization of `entries` against `spec`.
@@ -178,10 +223,10 @@ pub fn search<S: Spec>(spec: &mut S, entries: &[Entry<'_>], bounds: &Bounds) -> 
         return SearchOutcome::Linearizable;
     }
     let mut list = EventList::new(entries);
-    let mut linearized = Bitset::new(n);
-    let mut memo: HashSet<(Bitset, S::State)> = HashSet::new();
-    let mut memo_bytes = 0usize;
-    let entry_bytes_fixed = linearized.0.len() * 8 + 32;
+    let mut linearized = Linearized::new(n);
+    let mut memo: HashSet<u128> = HashSet::new();
+    // A memo entry: the 16-byte key and the hash table's overhead, with its growth slack.
+    let entry_bytes = 40;
     let mut stack: Vec<(usize, S::State)> = Vec::new();
     let mut state = spec.initial();
     let mut node = list.next[list.head as usize];
@@ -205,11 +250,13 @@ pub fn search<S: Spec>(spec: &mut S, entries: &[Entry<'_>], bounds: &Bounds) -> 
         if node % 2 == 0 {
             let entry = &entries[i];
             if let Some(next_state) = spec.step(&state, i, entry.op, &entry.outcome) {
-                linearized.set(i);
-                let bytes = entry_bytes_fixed + spec.state_bytes(&next_state);
-                if memo.insert((linearized.clone(), next_state.clone())) {
-                    memo_bytes += bytes;
-                    if memo_bytes > bounds.memo_bytes_max {
+                linearized.insert(i);
+                if memo.insert(configuration_key(&linearized, &next_state)) {
+                    // The stack holds one state per linearized op; the memo one key per
+                    // configuration explored.
+                    let bytes = memo.len() * entry_bytes
+                        + (stack.len() + 1) * spec.state_bytes(&next_state);
+                    if bytes > bounds.memo_bytes_max {
                         return SearchOutcome::Unknown(format!(
                             "memo bound of {} MiB reached after linearizing {} of {n} ops",
                             bounds.memo_bytes_max >> 20,
@@ -221,7 +268,7 @@ pub fn search<S: Spec>(spec: &mut S, entries: &[Entry<'_>], bounds: &Bounds) -> 
                     node = list.next[list.head as usize];
                     continue;
                 }
-                linearized.clear(i);
+                linearized.remove(i);
             }
             node = list.next[node as usize];
         } else {
@@ -229,7 +276,7 @@ pub fn search<S: Spec>(spec: &mut S, entries: &[Entry<'_>], bounds: &Bounds) -> 
                 return SearchOutcome::NotLinearizable;
             };
             state = previous;
-            linearized.clear(j);
+            linearized.remove(j);
             list.unlift(j);
             node = list.next[2 * j];
         }
@@ -351,5 +398,36 @@ mod tests {
             search(&mut Register, &entries, &bounds),
             SearchOutcome::Unknown(_)
         ));
+    }
+
+    #[test]
+    fn the_set_fingerprint_follows_the_set() {
+        // Goal: the fingerprint depends on the set only, not on the order of inserts and
+        // removals. Method: random walk; equal sets must give equal fingerprints, and the
+        // distinct sets seen must give distinct ones.
+        let mut rng = crate::workload::Rng::new(3);
+        let n = 150;
+        let mut set = Linearized::new(n);
+        let mut plain = std::collections::BTreeSet::new();
+        let mut stack = Vec::new();
+        let mut seen: std::collections::HashMap<u128, std::collections::BTreeSet<usize>> =
+            std::collections::HashMap::new();
+        for _ in 0..5_000 {
+            if rng.chance(60) && plain.len() < n {
+                let free: Vec<usize> = (0..n).filter(|i| !plain.contains(i)).collect();
+                let i = free[rng.below(free.len() as u64) as usize];
+                set.insert(i);
+                plain.insert(i);
+                stack.push(i);
+            } else if let Some(i) = stack.pop() {
+                set.remove(i);
+                plain.remove(&i);
+            }
+            let known = seen.entry(set.fingerprint).or_insert_with(|| plain.clone());
+            assert_eq!(*known, plain);
+            assert_eq!(configuration_key(&set, &7u8), configuration_key(&set, &7u8));
+            assert_ne!(configuration_key(&set, &7u8), configuration_key(&set, &8u8));
+        }
+        assert!(seen.len() > 100);
     }
 }
