@@ -13,13 +13,24 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod assignor;
 pub mod config;
 pub mod error;
+pub mod group;
+pub mod invariants;
+pub mod model;
 pub mod op;
+pub mod partition;
+pub mod partitioner;
+pub mod producer;
 pub mod record;
+pub mod retention;
+pub mod topic;
 
 pub use config::{Assignor, OffsetReset, RetentionPolicy, TimestampType, TopicConfig};
 pub use error::ErrorCode;
+pub use invariants::Violation;
+pub use model::Model;
 pub use op::{
     MemberDescription, OffsetSpec, Op, PartitionLogStart, PolledRecord, ProducerBatch, Reply, Ret,
     TopicPartition,
