@@ -152,9 +152,8 @@ impl Replayer {
                 // Some refusals depend on the partition (an idempotent batch's sequence is per
                 // partition): the error is allowed if it is the model's for some partition.
                 // A refused op changes nothing, so the model's state stays as it is.
-                let allowed = (0..partitions_count).find(|&partition| {
-                    self.model.clone().apply(&pinned(partition)) == Err(*code)
-                });
+                let allowed = (0..partitions_count)
+                    .find(|&partition| self.model.clone().apply(&pinned(partition)) == Err(*code));
                 match allowed {
                     Some(partition) => Verdict::AllowedAlternative {
                         note: format!(
@@ -346,13 +345,11 @@ pub fn replay(trace: &Trace) -> ReplayReport {
         report.steps_count += 1;
         match replayer.step(&line.step) {
             Verdict::Matches => {}
-            Verdict::AllowedAlternative { note } => {
-                report.alternatives.push(AcceptedAlternative {
-                    line_number: line.line_number,
-                    op_name: line.step.op.name(),
-                    note,
-                })
-            }
+            Verdict::AllowedAlternative { note } => report.alternatives.push(AcceptedAlternative {
+                line_number: line.line_number,
+                op_name: line.step.op.name(),
+                note,
+            }),
             Verdict::Diverges { model, reason } => {
                 report.divergence = Some(Divergence {
                     path: trace.path.clone(),

@@ -214,11 +214,21 @@ pub fn parse_line(line: &str) -> Result<Option<Step>, TraceErrorKind> {
 fn parse_op(value: &Value) -> Result<Op, TraceErrorKind> {
     let name = match value.get("op") {
         Some(Value::String(name)) => name.clone(),
-        Some(other) => return Err(TraceErrorKind::BadOp(format!("\"op\" is {other}, not a name"))),
-        None if value.is_object() => {
-            return Err(TraceErrorKind::BadOp("the op object has no \"op\" name".into()))
+        Some(other) => {
+            return Err(TraceErrorKind::BadOp(format!(
+                "\"op\" is {other}, not a name"
+            )))
         }
-        None => return Err(TraceErrorKind::BadOp(format!("{value} is not an op object"))),
+        None if value.is_object() => {
+            return Err(TraceErrorKind::BadOp(
+                "the op object has no \"op\" name".into(),
+            ))
+        }
+        None => {
+            return Err(TraceErrorKind::BadOp(format!(
+                "{value} is not an op object"
+            )))
+        }
     };
     let op: Op = serde_json::from_value(value.clone()).map_err(|e| {
         let message = e.to_string();
@@ -290,13 +300,15 @@ fn unknown_field(input: &Value, canonical: &Value, at: String) -> Option<String>
                 .find(|key| key.as_str() != "base64")
                 .map(|key| format!("{at}.{key}"))
         }
-        (Value::Array(items), Value::Array(known)) => items
-            .iter()
-            .zip(known)
-            .enumerate()
-            .find_map(|(index, (item, known_item))| {
-                unknown_field(item, known_item, format!("{at}[{index}]"))
-            }),
+        (Value::Array(items), Value::Array(known)) => {
+            items
+                .iter()
+                .zip(known)
+                .enumerate()
+                .find_map(|(index, (item, known_item))| {
+                    unknown_field(item, known_item, format!("{at}[{index}]"))
+                })
+        }
         _ => None,
     }
 }
@@ -326,7 +338,11 @@ fn to_json<T: serde::Serialize>(value: &T) -> String {
 
 /// One step as a trace line (without the newline), `op` first.
 pub fn step_line(step: &Step) -> String {
-    format!("{{\"op\":{},{}}}", op_json(&step.op), ret_fragment(&step.ret))
+    format!(
+        "{{\"op\":{},{}}}",
+        op_json(&step.op),
+        ret_fragment(&step.ret)
+    )
 }
 
 /// A comment as a trace line (without the newline); every line a writer emits is JSON.
@@ -408,7 +424,8 @@ mod tests {
                 log_append_time_ms: None
             })
         );
-        let error = r#"{"op":{"op":"delete_topic","topic":"x"},"error":"unknown_topic_or_partition"}"#;
+        let error =
+            r#"{"op":{"op":"delete_topic","topic":"x"},"error":"unknown_topic_or_partition"}"#;
         assert_eq!(
             parse_line(error).unwrap().unwrap().ret,
             Err(ErrorCode::UnknownTopicOrPartition)
@@ -448,7 +465,10 @@ mod tests {
 
     #[test]
     fn each_kind_of_bad_line_gets_its_own_error() {
-        assert!(matches!(kind("{not json"), TraceErrorKind::MalformedJson(_)));
+        assert!(matches!(
+            kind("{not json"),
+            TraceErrorKind::MalformedJson(_)
+        ));
         assert_eq!(kind("[1,2]"), TraceErrorKind::NotAnObject);
         assert_eq!(
             kind(r#"{"op":{"op":"explode"},"ok":{"reply":"ack"}}"#),
@@ -518,10 +538,14 @@ mod tests {
 
     #[test]
     fn errors_name_file_and_line() {
-        let text = "# header\n\n{\"op\":{\"op\":\"tick\",\"ms\":1},\"ok\":{\"reply\":\"ack\"}}\n{oops\n";
+        let text =
+            "# header\n\n{\"op\":{\"op\":\"tick\",\"ms\":1},\"ok\":{\"reply\":\"ack\"}}\n{oops\n";
         let error = Trace::parse(Path::new("t.jsonl"), text).unwrap_err();
         assert_eq!(error.line_number, 4);
-        assert!(error.to_string().starts_with("t.jsonl:4: malformed JSON"), "{error}");
+        assert!(
+            error.to_string().starts_with("t.jsonl:4: malformed JSON"),
+            "{error}"
+        );
         let trace = Trace::parse(Path::new("t.jsonl"), &text[..text.len() - 6]).unwrap();
         assert_eq!(trace.lines.len(), 1);
         assert_eq!(trace.lines[0].line_number, 3);

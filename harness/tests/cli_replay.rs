@@ -25,15 +25,29 @@ fn write(dir: &Path, name: &str, text: &str) -> String {
 #[test]
 fn passing_traces_exit_0_with_one_line_each() {
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "a.jsonl", &format!("# ticks\n{TICK_OK}\n\n{TICK_OK}\n"));
-    write(dir.path(), "nested/b.jsonl", &format!("{{\"comment\":\"x\"}}\n{TICK_OK}\n"));
+    write(
+        dir.path(),
+        "a.jsonl",
+        &format!("# ticks\n{TICK_OK}\n\n{TICK_OK}\n"),
+    );
+    write(
+        dir.path(),
+        "nested/b.jsonl",
+        &format!("{{\"comment\":\"x\"}}\n{TICK_OK}\n"),
+    );
     write(dir.path(), "nested/ignored.txt", "not a trace");
     let (code, out) = streamspec(&["replay", dir.path().to_str().unwrap()]);
     assert_eq!(code, 0, "{out}");
     let ok_lines: Vec<&str> = out.lines().filter(|l| l.starts_with("ok ")).collect();
     assert_eq!(ok_lines.len(), 2, "{out}");
-    assert!(ok_lines[0].contains("a.jsonl: 2 steps match the model"), "{out}");
-    assert!(ok_lines[1].contains("b.jsonl: 1 steps match the model"), "{out}");
+    assert!(
+        ok_lines[0].contains("a.jsonl: 2 steps match the model"),
+        "{out}"
+    );
+    assert!(
+        ok_lines[1].contains("b.jsonl: 1 steps match the model"),
+        "{out}"
+    );
     assert!(!out.contains("ignored"), "{out}");
 }
 
@@ -41,12 +55,25 @@ fn passing_traces_exit_0_with_one_line_each() {
 fn a_divergence_exits_1_naming_file_line_op_and_both_results() {
     let dir = tempfile::tempdir().unwrap();
     let bad = r#"{"op":{"op":"fetch","topic":"t","partition":0,"offset":0},"ok":{"reply":"fetched","records":[],"high_watermark":0,"log_start_offset":0}}"#;
-    let path = write(dir.path(), "bad.jsonl", &format!("{TICK_OK}\n{bad}\n{TICK_OK}\n"));
+    let path = write(
+        dir.path(),
+        "bad.jsonl",
+        &format!("{TICK_OK}\n{bad}\n{TICK_OK}\n"),
+    );
     let (code, out) = streamspec(&["replay", &path]);
     assert_eq!(code, 1, "{out}");
-    assert!(out.contains(&format!("FAIL  {path}:2: fetch diverges from the model")), "{out}");
-    assert!(out.contains("trace: {\"ok\":{\"reply\":\"fetched\""), "{out}");
-    assert!(out.contains("model: {\"error\":\"unknown_topic_or_partition\"}"), "{out}");
+    assert!(
+        out.contains(&format!("FAIL  {path}:2: fetch diverges from the model")),
+        "{out}"
+    );
+    assert!(
+        out.contains("trace: {\"ok\":{\"reply\":\"fetched\""),
+        "{out}"
+    );
+    assert!(
+        out.contains("model: {\"error\":\"unknown_topic_or_partition\"}"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -62,7 +89,9 @@ fn an_allowed_alternative_is_said_in_the_output() {
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("1 accepted as allowed alternative"), "{out}");
     assert!(
-        out.contains("line 2: produce accepted as allowed alternative: keyless produce to partition 1"),
+        out.contains(
+            "line 2: produce accepted as allowed alternative: keyless produce to partition 1"
+        ),
         "{out}"
     );
 }
@@ -72,19 +101,47 @@ fn malformed_lines_exit_2_with_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
     let cases = [
         ("{oops", "malformed JSON"),
-        (r#"{"op":{"op":"explode"},"ok":{"reply":"ack"}}"#, "unknown op \"explode\""),
-        (r#"{"op":{"op":"tick","ms":-1},"ok":{"reply":"ack"}}"#, "bad field in \"op\""),
-        (r#"{"op":{"op":"tick","ms":1},"ok":{"reply":"ack"},"error":"invalid_request"}"#, "both \"ok\" and \"error\""),
-        (r#"{"op":{"op":"tick","ms":1}}"#, "neither \"ok\" nor \"error\""),
-        (r#"{"op":{"op":"tick","ms":1},"error":"kaboom"}"#, "unknown error name \"kaboom\""),
-        (r#"{"op":{"op":"tick","mss":1},"ok":{"reply":"ack"}}"#, "bad field in \"op\""),
-        (r#"{"op":{"op":"tick","ms":1,"extra":2},"ok":{"reply":"ack"}}"#, "unknown field \"extra\""),
+        (
+            r#"{"op":{"op":"explode"},"ok":{"reply":"ack"}}"#,
+            "unknown op \"explode\"",
+        ),
+        (
+            r#"{"op":{"op":"tick","ms":-1},"ok":{"reply":"ack"}}"#,
+            "bad field in \"op\"",
+        ),
+        (
+            r#"{"op":{"op":"tick","ms":1},"ok":{"reply":"ack"},"error":"invalid_request"}"#,
+            "both \"ok\" and \"error\"",
+        ),
+        (
+            r#"{"op":{"op":"tick","ms":1}}"#,
+            "neither \"ok\" nor \"error\"",
+        ),
+        (
+            r#"{"op":{"op":"tick","ms":1},"error":"kaboom"}"#,
+            "unknown error name \"kaboom\"",
+        ),
+        (
+            r#"{"op":{"op":"tick","mss":1},"ok":{"reply":"ack"}}"#,
+            "bad field in \"op\"",
+        ),
+        (
+            r#"{"op":{"op":"tick","ms":1,"extra":2},"ok":{"reply":"ack"}}"#,
+            "unknown field \"extra\"",
+        ),
     ];
     for (line, message) in cases {
-        let path = write(dir.path(), "m.jsonl", &format!("# header\n{TICK_OK}\n{line}\n"));
+        let path = write(
+            dir.path(),
+            "m.jsonl",
+            &format!("# header\n{TICK_OK}\n{line}\n"),
+        );
         let (code, out) = streamspec(&["replay", &path]);
         assert_eq!(code, 2, "{line}: {out}");
-        assert!(out.contains(&format!("error {path}:3: {message}")), "{line}: {out}");
+        assert!(
+            out.contains(&format!("error {path}:3: {message}")),
+            "{line}: {out}"
+        );
     }
     // A malformed file among good ones: the good ones are still replayed, and 2 wins.
     write(dir.path(), "good.jsonl", TICK_OK);

@@ -185,7 +185,10 @@ fn keyless_produce_to_any_partition_is_accepted_and_followed() {
         step(keyless("t", "a"), produced(2, 0)),
         step(keyless("t", "b"), produced(2, 0)),
     ]);
-    assert_eq!(replay_text(&wrong_follow).divergence.unwrap().line_number, 4);
+    assert_eq!(
+        replay_text(&wrong_follow).divergence.unwrap().line_number,
+        4
+    );
 }
 
 #[test]
@@ -211,7 +214,10 @@ fn keyless_produce_to_a_partition_out_of_range_is_rejected() {
         step(keyed.clone(), produced(1, 0)),
     ]);
     let mut model = Model::new();
-    assert_eq!(model.apply(&create("t", 3, TopicConfig::default())), Ok(Reply::Ack));
+    assert_eq!(
+        model.apply(&create("t", 3, TopicConfig::default())),
+        Ok(Reply::Ack)
+    );
     assert_eq!(model.apply(&keyed), produced(0, 0));
     assert_eq!(replay_text(&text).divergence.unwrap().line_number, 3);
 }
@@ -247,7 +253,10 @@ fn keyless_idempotent_refusal_for_the_chosen_partition_is_accepted() {
             }),
         ),
         step(idempotent(Some(0), 0), produced(0, 0)),
-        step(idempotent(None, 2), Err(ErrorCode::OutOfOrderSequenceNumber)),
+        step(
+            idempotent(None, 2),
+            Err(ErrorCode::OutOfOrderSequenceNumber),
+        ),
     ]);
     let report = replay_text(&text);
     assert!(report.passed(), "{:?}", report.divergence);
@@ -340,7 +349,9 @@ fn lazier_retention_is_accepted_and_followed() {
 
 #[test]
 fn ineligible_or_malformed_retention_is_rejected() {
-    let cases: Vec<(Vec<(&str, i32, i64)>, &str)> = vec![
+    // (the reported advances, what the reason must say)
+    type Advances = Vec<(&'static str, i32, i64)>;
+    let cases: Vec<(Advances, &str)> = vec![
         (vec![("t", 0, 4)], "past its eligible log start 3"),
         (vec![("t", 2, 1)], "does not exist"),
         (vec![("u", 0, 1)], "does not exist"),
@@ -418,12 +429,14 @@ fn any_config() -> impl Strategy<Value = TopicConfig> {
         prop::sample::select(vec![-1i64, 0, 40]),
         prop::sample::select(vec![RetentionPolicy::Delete, RetentionPolicy::Consumed]),
     )
-        .prop_map(|(retention_ms, retention_bytes, retention_policy)| TopicConfig {
-            retention_ms,
-            retention_bytes,
-            retention_policy,
-            ..TopicConfig::default()
-        })
+        .prop_map(
+            |(retention_ms, retention_bytes, retention_policy)| TopicConfig {
+                retention_ms,
+                retention_bytes,
+                retention_policy,
+                ..TopicConfig::default()
+            },
+        )
 }
 
 /// Ops over a small vocabulary so that they often meet: valid and invalid ones alike.
@@ -461,19 +474,25 @@ fn any_op() -> impl Strategy<Value = Op> {
                     }
                 }),
             }),
-        prop::option::of(prop::sample::select(vec!["tx", ""]))
-            .prop_map(|id| Op::InitProducerId {
-                transactional_id: id.map(String::from)
-            }),
-        (topic.clone(), partition.clone(), offset.clone(), 0u32..4, 0u64..60).prop_map(
-            |(topic, partition, offset, max_records, max_bytes)| Op::Fetch {
-                topic,
-                partition,
-                offset,
-                max_records,
-                max_bytes,
-            }
-        ),
+        prop::option::of(prop::sample::select(vec!["tx", ""])).prop_map(|id| Op::InitProducerId {
+            transactional_id: id.map(String::from)
+        }),
+        (
+            topic.clone(),
+            partition.clone(),
+            offset.clone(),
+            0u32..4,
+            0u64..60
+        )
+            .prop_map(
+                |(topic, partition, offset, max_records, max_bytes)| Op::Fetch {
+                    topic,
+                    partition,
+                    offset,
+                    max_records,
+                    max_bytes,
+                }
+            ),
         (topic.clone(), partition.clone(), -1i64..3_000).prop_map(|(topic, partition, t)| {
             let spec = match t % 4 {
                 0 => OffsetSpec::Earliest,
@@ -502,7 +521,11 @@ fn any_op() -> impl Strategy<Value = Op> {
             prop::collection::vec(topic.clone(), 0..3),
             prop::sample::select(vec![Assignor::Range, Assignor::RoundRobin]),
             prop::sample::select(vec![6_000i64, 45_000, 5_000]),
-            prop::sample::select(vec![OffsetReset::Earliest, OffsetReset::Latest, OffsetReset::None])
+            prop::sample::select(vec![
+                OffsetReset::Earliest,
+                OffsetReset::Latest,
+                OffsetReset::None
+            ])
         )
             .prop_map(
                 |(group, member, topics, assignor, session_timeout_ms, auto_offset_reset)| {
@@ -516,7 +539,8 @@ fn any_op() -> impl Strategy<Value = Op> {
                     }
                 }
             ),
-        (group.clone(), member.clone()).prop_map(|(group, member)| Op::LeaveGroup { group, member }),
+        (group.clone(), member.clone())
+            .prop_map(|(group, member)| Op::LeaveGroup { group, member }),
         (group.clone(), member.clone(), generation.clone()).prop_map(
             |(group, member, generation)| Op::Heartbeat {
                 group,
@@ -532,15 +556,17 @@ fn any_op() -> impl Strategy<Value = Op> {
             partition.clone(),
             offset
         )
-            .prop_map(|(group, member, generation, topic, partition, offset)| Op::Commit {
-                group,
-                member,
-                generation,
-                topic,
-                partition,
-                offset,
-                metadata: String::new(),
-            }),
+            .prop_map(
+                |(group, member, generation, topic, partition, offset)| Op::Commit {
+                    group,
+                    member,
+                    generation,
+                    topic,
+                    partition,
+                    offset,
+                    metadata: String::new(),
+                }
+            ),
         (group.clone(), topic, partition).prop_map(|(group, topic, partition)| Op::Committed {
             group,
             topic,

@@ -57,20 +57,32 @@ fn shipped_traces_are_exactly_what_the_cases_generate() {
     for case in &cases {
         let steps = trace_cases::generate(case).unwrap_or_else(|e| panic!("{e}"));
         let path = traces_root().join(format!("{}.jsonl", case.path));
-        let shipped = std::fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("{}: {e}; run `{}`", path.display(), trace_cases::REGENERATE));
+        let shipped = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!("{}: {e}; run `{}`", path.display(), trace_cases::REGENERATE)
+        });
         assert!(
             shipped == trace_cases::render(case, &steps),
             "{} differs from its case; run `{}`",
             path.display(),
             trace_cases::REGENERATE
         );
-        assert!(expected_names.insert(case.path.clone()), "{} twice", case.path);
+        assert!(
+            expected_names.insert(case.path.clone()),
+            "{} twice",
+            case.path
+        );
     }
     let shipped_names: BTreeSet<String> = shipped().iter().map(relative_name).collect();
-    assert_eq!(shipped_names, expected_names, "traces/ has files no case generates");
+    assert_eq!(
+        shipped_names, expected_names,
+        "traces/ has files no case generates"
+    );
     let index = std::fs::read_to_string(traces_root().join("README.md")).unwrap();
-    assert_eq!(index, trace_cases::index(&cases), "traces/README.md is stale");
+    assert_eq!(
+        index,
+        trace_cases::index(&cases),
+        "traces/README.md is stale"
+    );
 }
 
 /// The 16 ops of `model/src/op.rs`.
@@ -95,9 +107,13 @@ const OP_NAMES: [&str; 16] = [
 
 /// The invariant names listed under "## Invariants" in docs/model.md.
 fn documented_invariants() -> Vec<String> {
-    let spec = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/model.md"))
-        .unwrap();
-    let section = spec.split("## Invariants").nth(1).expect("an Invariants section");
+    let spec =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/model.md"))
+            .unwrap();
+    let section = spec
+        .split("## Invariants")
+        .nth(1)
+        .expect("an Invariants section");
     let names: Vec<String> = section
         .lines()
         .filter_map(|line| line.strip_prefix("- `"))
@@ -136,7 +152,11 @@ fn conformance_traces_cover_every_op_error_and_invariant() {
     }
     for code in ErrorCode::ALL {
         let found = named(&format!("error-{}-", code.name()));
-        assert!(!found.is_empty(), "no conformance/error-{}-*.jsonl", code.name());
+        assert!(
+            !found.is_empty(),
+            "no conformance/error-{}-*.jsonl",
+            code.name()
+        );
         for trace in found {
             assert!(
                 trace.lines.iter().any(|l| l.step.ret == Err(code)),

@@ -17,8 +17,8 @@ use streamspec_model::config::{
 };
 use streamspec_model::{
     Assignor, ErrorCode, MemberDescription, Model, OffsetReset, OffsetSpec, Op, PartitionLogStart,
-    PolledRecord, ProducerBatch, Record, Reply, RetentionPolicy, Ret, StoredRecord,
-    TimestampType, TopicConfig, TopicPartition,
+    PolledRecord, ProducerBatch, Record, Reply, Ret, RetentionPolicy, StoredRecord, TimestampType,
+    TopicConfig, TopicPartition,
 };
 
 /// One line of a case: a comment, or an op with its hand-written expectation (if any).
@@ -237,7 +237,14 @@ fn tick(ms: u64) -> Op {
 /// A join with the range assignor, the default session timeout, reading from the earliest
 /// offset when nothing is committed.
 fn join(group: &str, member: &str, topics: &[&str]) -> Op {
-    join_with(group, member, topics, Assignor::Range, 45_000, OffsetReset::Earliest)
+    join_with(
+        group,
+        member,
+        topics,
+        Assignor::Range,
+        45_000,
+        OffsetReset::Earliest,
+    )
 }
 
 fn join_with(
@@ -273,8 +280,23 @@ fn heartbeat(group: &str, member: &str, generation: i32) -> Op {
     }
 }
 
-fn commit(group: &str, member: &str, generation: i32, topic: &str, partition: i32, offset: i64) -> Op {
-    commit_with_metadata(group, Some(member), generation, topic, partition, offset, "")
+fn commit(
+    group: &str,
+    member: &str,
+    generation: i32,
+    topic: &str,
+    partition: i32,
+    offset: i64,
+) -> Op {
+    commit_with_metadata(
+        group,
+        Some(member),
+        generation,
+        topic,
+        partition,
+        offset,
+        "",
+    )
 }
 
 fn simple_commit(group: &str, topic: &str, partition: i32, offset: i64) -> Op {
@@ -361,7 +383,13 @@ fn fetched(records: Vec<StoredRecord>, high_watermark: i64, log_start_offset: i6
 }
 
 /// A polled record without a key: (topic, partition, offset, timestamp, value).
-fn polled_record(topic: &str, partition: i32, offset: i64, timestamp_ms: i64, value: &str) -> PolledRecord {
+fn polled_record(
+    topic: &str,
+    partition: i32,
+    offset: i64,
+    timestamp_ms: i64,
+    value: &str,
+) -> PolledRecord {
     PolledRecord {
         topic: topic.into(),
         partition,
@@ -611,7 +639,13 @@ pub fn scenarios() -> Vec<Case> {
 
 /// At least one trace per op.
 pub fn op_cases() -> Vec<Case> {
-    let murmur2_keys = ["21", "foobar", "abc", "order-2", "a-little-bit-longer-string"];
+    let murmur2_keys = [
+        "21",
+        "foobar",
+        "abc",
+        "order-2",
+        "a-little-bit-longer-string",
+    ];
     let mut keyed = Case::new(
         "conformance/op-produce-keyed-murmur2-partitioner",
         "produce with partition null and a keyed first record: the partition is Kafka's \
@@ -627,7 +661,10 @@ pub fn op_cases() -> Vec<Case> {
     }
     keyed = keyed
         .note("The same key always goes to the same partition.")
-        .ok(produce_records("t", None, vec![Record::keyed("foobar", "w")]), produced(1, 1));
+        .ok(
+            produce_records("t", None, vec![Record::keyed("foobar", "w")]),
+            produced(1, 1),
+        );
 
     let log_append = TopicConfig {
         timestamp_type: TimestampType::LogAppendTime,
@@ -981,9 +1018,13 @@ pub fn error_cases() -> Vec<Case> {
     }
     group_full = group_full
         .err(join("g", "m64", &["t"]), ErrorCode::GroupMaxSizeReached)
-        .ok(join("g", "m00", &["t"]), joined(GROUP_MEMBERS_MAX as i32, &[("t", 0)]));
+        .ok(
+            join("g", "m00", &["t"]),
+            joined(GROUP_MEMBERS_MAX as i32, &[("t", 0)]),
+        );
 
-    let too_many_records: Vec<Record> = (0..=BATCH_RECORDS_MAX).map(|_| Record::default()).collect();
+    let too_many_records: Vec<Record> =
+        (0..=BATCH_RECORDS_MAX).map(|_| Record::default()).collect();
     let long_metadata = "m".repeat(OFFSET_METADATA_BYTES_MAX + 1);
     let longest_metadata = "m".repeat(OFFSET_METADATA_BYTES_MAX);
 
@@ -1473,7 +1514,11 @@ pub fn index(cases: &[Case]) -> String {
          Do not edit them by hand.\n",
     );
     let sections = [
-        ("Scenarios", "scenarios/", "The scenarios of `shared/scenarios/` as traces."),
+        (
+            "Scenarios",
+            "scenarios/",
+            "The scenarios of `shared/scenarios/` as traces.",
+        ),
         ("Ops", "conformance/op-", "At least one trace per op."),
         (
             "Errors",
@@ -1489,7 +1534,9 @@ pub fn index(cases: &[Case]) -> String {
         ),
     ];
     for (title, prefix, about) in sections {
-        text.push_str(&format!("\n## {title}\n\n{about}\n\n| Trace | Shows |\n|---|---|\n"));
+        text.push_str(&format!(
+            "\n## {title}\n\n{about}\n\n| Trace | Shows |\n|---|---|\n"
+        ));
         for case in cases.iter().filter(|case| case.path.starts_with(prefix)) {
             text.push_str(&format!(
                 "| [`{path}.jsonl`]({path}.jsonl) | {shows} |\n",
