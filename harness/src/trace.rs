@@ -153,6 +153,8 @@ impl Trace {
     /// Parse a trace's text; `path` only names it in errors.
     pub fn parse(path: &Path, text: &str) -> Result<Trace, TraceError> {
         let mut lines = Vec::new();
+        // Some editors start UTF-8 files with a byte order mark; it is not part of line 1.
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         for (index, line) in text.lines().enumerate() {
             let line_number = index + 1;
             match parse_line(line) {
@@ -534,6 +536,46 @@ mod tests {
         // Defaults written out, nulls, empty lists and base64 bytes are all fine.
         let fine = r#"{"op":{"op":"produce","topic":"t","partition":null,"records":[{"key":{"base64":"/wA="},"value":"v","headers":[],"timestamp_ms":null}],"producer":null},"error":"unknown_topic_or_partition"}"#;
         assert!(parse_line(fine).unwrap().is_some());
+    }
+
+    proptest::proptest! {
+        /// Goal: no input makes the reader panic. Method: arbitrary text, and valid lines with
+        /// one character replaced or the line cut short.
+        #[test]
+        fn any_text_parses_or_errors_without_panicking(text in ".{0,200}") {
+            let _ = parse_line(&text);
+        }
+
+        #[test]
+        fn damaged_valid_lines_parse_or_error_without_panicking(
+            index in 0usize..400,
+            replacement in proptest::char::any(),
+            cut in proptest::bool::ANY,
+        ) {
+            let line = r#"{"op":{"op":"produce","topic":"t","partition":null,"records":[{"key":{"base64":"/wA="},"value":"v","headers":[{"key":"h","value":null}],"timestamp_ms":3}],"producer":{"producer_id":0,"producer_epoch":0,"base_sequence":0}},"ok":{"reply":"produced","partition":0,"base_offset":0,"log_append_time_ms":5}}"#;
+            proptest::prop_assert!(matches!(parse_line(line), Ok(Some(_))));
+            let mut chars: Vec<char> = line.chars().collect();
+            let at = index % chars.len();
+            if cut {
+                chars.truncate(at);
+            } else {
+                chars[at] = replacement;
+            }
+            let damaged: String = chars.into_iter().collect();
+            let _ = Trace::parse(Path::new("d.jsonl"), &damaged);
+        }
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_not_part_of_line_one() {
+        let text = "\u{feff}{\"op\":{\"op\":\"tick\",\"ms\":1},\"ok\":{\"reply\":\"ack\"}}\n";
+        assert_eq!(
+            Trace::parse(Path::new("b.jsonl"), text)
+                .unwrap()
+                .lines
+                .len(),
+            1
+        );
     }
 
     #[test]
