@@ -617,3 +617,117 @@ proptest! {
         prop_assert_eq!(divergence.line_number, index + 2);
     }
 }
+
+// ---- recording from other targets ---------------------------------------------------------
+
+/// A planted bug: the implementation stores the offset it processed rather than the next one
+/// to read (commit n is stored as n - 1), the classic off-by-one of consumers.
+struct CommitsProcessedOffset(Model);
+
+impl streamspec::target::Target for CommitsProcessedOffset {
+    fn name(&self) -> String {
+        "commits-processed-offset".into()
+    }
+
+    fn apply(&mut self, op: &Op) -> streamspec_model::Ret {
+        match op {
+            Op::Commit {
+                group,
+                member,
+                generation,
+                topic,
+                partition,
+                offset,
+                metadata,
+            } => self.0.apply(&Op::Commit {
+                group: group.clone(),
+                member: member.clone(),
+                generation: *generation,
+                topic: topic.clone(),
+                partition: *partition,
+                offset: offset - 1,
+                metadata: metadata.clone(),
+            }),
+            other => self.0.apply(other),
+        }
+    }
+}
+
+/// An allowed variation: keyless batches always go to the last partition.
+struct KeylessToLastPartition(Model);
+
+impl streamspec::target::Target for KeylessToLastPartition {
+    fn name(&self) -> String {
+        "keyless-to-last-partition".into()
+    }
+
+    fn apply(&mut self, op: &Op) -> streamspec_model::Ret {
+        match op {
+            Op::Produce {
+                topic,
+                partition: None,
+                records,
+                producer,
+            } if records.first().is_some_and(|r| r.key.is_none()) => {
+                let last = self.0.partition_count(topic).unwrap_or(1) - 1;
+                self.0.apply(&Op::Produce {
+                    topic: topic.clone(),
+                    partition: Some(last),
+                    records: records.clone(),
+                    producer: *producer,
+                })
+            }
+            other => self.0.apply(other),
+        }
+    }
+}
+
+fn scenario_ops(name: &str) -> Vec<Op> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../traces/scenarios")
+        .join(name);
+    let trace = Trace::read(&path).unwrap();
+    trace.lines.into_iter().map(|l| l.step.op).collect()
+}
+
+/// Goal: a trace recorded from a buggy implementation fails replay where the bug shows.
+/// Method: record the produce-poll-commit scenario's ops from a target that commits the
+/// processed offset; the first divergence is the `committed` read, which says 0, not 1.
+#[test]
+fn a_trace_recorded_from_a_planted_bug_fails_where_the_bug_shows() {
+    let ops = scenario_ops("produce-poll-commit.jsonl");
+    let steps = record(&mut CommitsProcessedOffset(Model::new()), ops);
+    let report = replay_text(&steps_text(&steps));
+    let divergence = report.divergence.expect("the off-by-one commit is caught");
+    assert_eq!(divergence.op.name(), "committed");
+    assert_eq!(
+        divergence.model,
+        Ok(Reply::CommittedOffset {
+            offset: Some(1),
+            metadata: Some(String::new())
+        })
+    );
+}
+
+/// Goal: a trace recorded from an implementation that makes another allowed choice passes.
+/// Method: record keyless produces and reads of their partition from a target that puts
+/// keyless batches in the last partition.
+#[test]
+fn a_trace_recorded_from_an_allowed_variation_passes() {
+    let mut ops = vec![create("t", 3, TopicConfig::default())];
+    for value in ["a", "b", "c"] {
+        ops.push(keyless("t", value));
+    }
+    ops.push(fetch("t", 2, 0));
+    ops.push(fetch("t", 0, 0));
+    let steps = record(&mut KeylessToLastPartition(Model::new()), ops);
+    let report = replay_text(&steps_text(&steps));
+    assert!(report.passed(), "{:?}", report.divergence);
+    // Each batch is an alternative: the model would pick partition 0, and since replay applies
+    // the batch with the partition the trace chose, the model's round-robin counter stays.
+    assert_eq!(report.alternatives.len(), 3, "{:?}", report.alternatives);
+    assert!(report
+        .alternatives
+        .iter()
+        .all(|a| a.note.contains("partition 2")));
+}
