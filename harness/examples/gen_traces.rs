@@ -8,14 +8,17 @@
 #[path = "../tests/trace_cases/mod.rs"]
 mod trace_cases;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let root = std::env::args()
         .nth(1)
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../traces"));
+        .unwrap_or_else(|| {
+            let harness = Path::new(env!("CARGO_MANIFEST_DIR"));
+            harness.parent().unwrap_or(harness).join("traces")
+        });
     let cases = trace_cases::all();
     let mut failed = false;
     for case in &cases {

@@ -1498,10 +1498,12 @@ pub fn index(cases: &[Case]) -> String {
     let mut text = String::from(
         "# Traces\n\n\
          Each `*.jsonl` file here is a trace in the format of \
-         [`docs/trace-format.md`](../docs/trace-format.md): one op per line with the result a \
-         conforming implementation gives. An implementation claims conformance by running \
-         these ops and getting these results (or, where the model allows several, any allowed \
-         one); `cargo run --release -- replay traces/` replays them all against the model.\n\n\
+         [`docs/trace-format.md`](../docs/trace-format.md): one op per line with the model's \
+         result. An implementation claims conformance by running each trace's ops in order, \
+         recording its own results as a trace, and replaying that with `streamspec replay`; \
+         where the model allows several outcomes (keyless partition choice, lazier retention) \
+         its results may differ from these and still pass. `cargo run --release -- replay \
+         traces/` replays the shipped traces themselves.\n\n\
          The files are generated from hand-written cases in \
          [`harness/tests/trace_cases/mod.rs`](../harness/tests/trace_cases/mod.rs), where every \
          checked result was worked out by hand from [`docs/model.md`](../docs/model.md) and \
