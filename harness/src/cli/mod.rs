@@ -23,7 +23,7 @@ pub const EXIT_BAD_INPUT: u8 = 2;
 
 /// Checks implementations of Kafka-style event streaming against the reference model.
 #[derive(Debug, Parser)]
-#[command(name = "streamspec", version, about)]
+#[command(name = "streamspec", version)]
 pub struct Cli {
     /// The command to run.
     #[command(subcommand)]
