@@ -194,6 +194,25 @@ fn at_time(value: &str, timestamp_ms: i64) -> Record {
     }
 }
 
+/// A record with a non-UTF-8 key and two headers, one with a null value: 23 bytes.
+fn binary_record() -> Record {
+    Record {
+        key: Some(streamspec_model::Bytes(vec![0xff, 0x00])),
+        value: Some("v".into()),
+        headers: vec![
+            streamspec_model::Header {
+                key: "h".into(),
+                value: Some("xy".into()),
+            },
+            streamspec_model::Header {
+                key: "n".into(),
+                value: None,
+            },
+        ],
+        timestamp_ms: None,
+    }
+}
+
 fn init_producer_id(transactional_id: Option<&str>) -> Op {
     Op::InitProducerId {
         transactional_id: transactional_id.map(str::to_string),
@@ -714,6 +733,36 @@ pub fn op_cases() -> Vec<Case> {
         .ok(fetch("t", 0, 0), fetched(vec![stored(0, 0, "e")], 1, 0)),
         keyed,
         Case::new(
+            "conformance/op-produce-binary-key-and-headers",
+            "Keys, values and header values are bytes: non-UTF-8 bytes are written \
+             {\"base64\": ...}; headers (a null value counts 0) add to the record size, 16 + \
+             2 + 1 + (1 + 2) + (1 + 0) = 23 bytes here, against max_message_bytes 23.",
+        )
+        .ok(
+            create_with("t", 1, TopicConfig { max_message_bytes: 23, ..TopicConfig::default() }),
+            ack(),
+        )
+        .ok(produce_records("t", Some(0), vec![binary_record()]), produced(0, 0))
+        .ok(
+            fetch("t", 0, 0),
+            fetched(
+                vec![StoredRecord {
+                    offset: 0,
+                    timestamp_ms: 0,
+                    key: binary_record().key,
+                    value: binary_record().value,
+                    headers: binary_record().headers,
+                }],
+                1,
+                0,
+            ),
+        )
+        .note("Two such records are 46 bytes: too large.")
+        .err(
+            produce_records("t", Some(0), vec![binary_record(), binary_record()]),
+            ErrorCode::MessageTooLarge,
+        ),
+        Case::new(
             "conformance/op-produce-keyless-any-partition",
             "produce with partition null and a keyless first record: any partition is allowed \
              (replay accepts any); the model itself picks round-robin per topic from 0.",
@@ -945,14 +994,23 @@ pub fn op_cases() -> Vec<Case> {
              at most max_records in all, and advances the positions.",
         )
         .ok(create("t", 2), ack())
+        .ok(create("s", 1), ack())
         .ok(produce("t", 0, &["a", "b"]), produced(0, 0))
         .ok(produce("t", 1, &["c"]), produced(1, 0))
-        .ok(join("g", "m", &["t"]), joined(1, &[("t", 0), ("t", 1)]))
+        .ok(produce("s", 0, &["z"]), produced(0, 0))
+        .ok(
+            join("g", "m", &["t", "s"]),
+            joined(1, &[("s", 0), ("t", 0), ("t", 1)]),
+        )
+        .note("Topic s sorts before t: s-0 first, then t-0, t-1; two records in all.")
         .ok(
             poll_limited("g", "m", 1, 2),
-            polled(vec![polled_record("t", 0, 0, 0, "a"), polled_record("t", 0, 1, 0, "b")]),
+            polled(vec![polled_record("s", 0, 0, 0, "z"), polled_record("t", 0, 0, 0, "a")]),
         )
-        .ok(poll("g", "m", 1), polled(vec![polled_record("t", 1, 0, 0, "c")]))
+        .ok(
+            poll("g", "m", 1),
+            polled(vec![polled_record("t", 0, 1, 0, "b"), polled_record("t", 1, 0, 0, "c")]),
+        )
         .ok(poll("g", "m", 1), polled(vec![])),
         Case::new(
             "conformance/op-poll-starts-at-committed-else-auto_offset_reset",
