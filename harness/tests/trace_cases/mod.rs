@@ -891,15 +891,25 @@ pub fn op_cases() -> Vec<Case> {
         Case::new(
             "conformance/op-tick-advances-clock-and-expires-sessions",
             "tick advances the logical clock; a member silent for more than its session \
-             timeout is removed and its group starts a new generation.",
+             timeout is removed and its group starts one new generation, however many expired.",
         )
         .ok(create("t", 1), ack())
         .ok(join_with("g", "m", &["t"], Assignor::Range, 6_000, OffsetReset::Earliest), joined(1, &[("t", 0)]))
+        .ok(
+            join_with("h", "x", &["t"], Assignor::Range, 6_000, OffsetReset::Earliest),
+            joined(1, &[("t", 0)]),
+        )
+        .ok(
+            join_with("h", "y", &["t"], Assignor::Range, 6_000, OffsetReset::Earliest),
+            joined(2, &[]),
+        )
         .ok(tick(6_000), ack())
         .note("Silent for exactly 6000 ms: not more than the timeout, still a member.")
         .ok(describe("g"), group(1, vec![member("m", &["t"], &[("t", 0)])]))
         .ok(tick(1), ack())
         .ok(describe("g"), group(2, vec![]))
+        .note("Both members of h expired in the same tick: one new generation, not two.")
+        .ok(describe("h"), group(3, vec![]))
         .err(heartbeat("g", "m", 1), ErrorCode::UnknownMemberId)
         .ok(produce("t", 0, &["stamped"]), produced(0, 0))
         .ok(fetch("t", 0, 0), fetched(vec![stored(0, 6_001, "stamped")], 1, 0)),
