@@ -1387,6 +1387,48 @@ pub fn invariant_cases() -> Vec<Case> {
         .ok(list("t", 0, OffsetSpec::Latest), listed(Some(2), None))
         .ok(fetch("t", 0, 2), fetched(vec![], 2, 2)),
         Case::new(
+            "conformance/invariant-refused_ops_change_nothing",
+            "refused_ops_change_nothing: an op answered with an error leaves the state as it \
+             was: no record appended, no log start moved, no generation started, no commit \
+             stored, no sequence consumed, and the keyless round-robin counter not advanced.",
+        )
+        .ok(create("t", 2), ack())
+        .ok(
+            create_with("s", 1, TopicConfig { max_message_bytes: 20, ..TopicConfig::default() }),
+            ack(),
+        )
+        .err(produce("s", 0, &["0123456789"]), ErrorCode::MessageTooLarge)
+        .ok(list("s", 0, OffsetSpec::Latest), listed(Some(0), None))
+        .note("A refused keyless batch does not move the round-robin counter: the next goes to 0.")
+        .err(
+            produce_records("t", None, vec![at_time("x", -1)]),
+            ErrorCode::InvalidRequest,
+        )
+        .ok(produce_records("t", None, vec![Record::value("a")]), produced(0, 0))
+        .ok(produce_records("t", None, vec![Record::value("b")]), produced(1, 0))
+        .err(delete_records("t", 0, 5), ErrorCode::OffsetOutOfRange)
+        .ok(list("t", 0, OffsetSpec::Earliest), listed(Some(0), None))
+        .ok(join("g", "a", &["t"]), joined(1, &[("t", 0), ("t", 1)]))
+        .err(
+            join_with("g", "b", &["t"], Assignor::RoundRobin, 45_000, OffsetReset::Earliest),
+            ErrorCode::InconsistentGroupProtocol,
+        )
+        .ok(describe("g"), group(1, vec![member("a", &["t"], &[("t", 0), ("t", 1)])]))
+        .err(commit("g", "a", 2, "t", 0, 1), ErrorCode::IllegalGeneration)
+        .ok(committed("g", "t", 0), nothing_committed())
+        .ok(init_producer_id(None), Reply::ProducerId { producer_id: 0, producer_epoch: 0 })
+        .err(produce_idempotent("t", 0, &["c"], 0, 0, 1), ErrorCode::OutOfOrderSequenceNumber)
+        .ok(produce_idempotent("t", 0, &["c"], 0, 0, 0), produced(0, 1))
+        .err(poll_limited("g", "a", 1, 0), ErrorCode::InvalidRequest)
+        .ok(
+            poll("g", "a", 1),
+            polled(vec![
+                polled_record("t", 0, 0, 0, "a"),
+                polled_record("t", 0, 1, 0, "c"),
+                polled_record("t", 1, 0, 0, "b"),
+            ]),
+        ),
+        Case::new(
             "conformance/invariant-offsets_monotonic",
             "offsets_monotonic: neither the log start nor the high watermark ever decreases; a \
              delete_records to a lower offset keeps the log start, retention never lowers it.",
