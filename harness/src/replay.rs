@@ -62,8 +62,9 @@ impl Replayer {
         &self.model
     }
 
-    /// Judge one step and advance the model past it. After a [`Verdict::Diverges`] the model's
-    /// state is its own answer's; callers normally stop there.
+    /// Judge one step and advance the model past it. After a [`Verdict::Diverges`] the
+    /// model is in the state of its own answer or unchanged, which no longer follows the
+    /// trace: callers stop there.
     pub fn step(&mut self, step: &Step) -> Verdict {
         match &step.op {
             Op::Produce {
