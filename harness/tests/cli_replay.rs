@@ -161,3 +161,15 @@ fn missing_paths_and_empty_folders_exit_2() {
     let (code, _) = streamspec(&["replay"]);
     assert_eq!(code, 2, "replay needs a path");
 }
+
+#[test]
+fn the_shipped_traces_replay_clean_through_the_cli() {
+    let traces = Path::new(env!("CARGO_MANIFEST_DIR")).join("../traces");
+    let (code, out) = streamspec(&["replay", traces.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("0 diverged, 0 malformed"), "{out}");
+    assert!(
+        out.contains("scenarios/produce-poll-commit.jsonl: 11 steps match the model"),
+        "{out}"
+    );
+}
