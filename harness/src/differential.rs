@@ -8,10 +8,8 @@
 //! [`ModelSpec`], so a target that takes another allowed choice is not a failure.
 //!
 //! On a mismatch the sequence is shrunk (delta debugging: drop chunks of halving size while
-//! the mismatch stays) and written as a trace: JSON Lines `{"op": ..., "ok": ...}` /
-//! `{"op": ..., "error": "..."}` with the *target's* results, so `streamspec replay` shows
-//! the divergence. (This writer is local; it writes the agreed trace format, the same one
-//! `harness/src/trace.rs` reads.)
+//! the mismatch stays) and written as a trace ([`crate::trace`], `docs/trace-format.md`) with
+//! the *target's* results, so `streamspec replay` shows the divergence.
 
 use std::io::Write;
 
@@ -24,6 +22,7 @@ use crate::history::Outcome;
 use crate::linearizability::model_spec::ModelSpec;
 use crate::linearizability::search::Spec;
 use crate::target::Target;
+use crate::trace::{ret_json, write_trace, Step};
 use crate::workload::Rng;
 
 /// Where a target first left what the model allows.
@@ -43,43 +42,29 @@ impl Mismatch {
         self.ops.last().expect("a mismatch has at least one op")
     }
 
-    /// Writes the sequence as a trace (with the target's results) to `out`.
+    /// Writes the sequence as a trace (with the target's results) to `out`, in the trace
+    /// format (`docs/trace-format.md`), so `streamspec replay` shows the divergence.
     pub fn write_trace(&self, out: &mut dyn Write) -> std::io::Result<()> {
-        writeln!(
-            out,
-            "{{\"comment\":{}}}",
-            serde_json::to_string(&format!(
-                "differential counterexample: the last op diverges; the model answers {}",
-                ret_text(&self.model_ret)
-            ))
-            .unwrap_or_default()
-        )?;
-        for (op, ret) in self.ops.iter().zip(&self.target_rets) {
-            writeln!(out, "{}", trace_line(op, ret))?;
-        }
-        Ok(())
+        let comment = format!(
+            "differential counterexample (shrunk): the last op diverges; the model answers {}",
+            ret_text(&self.model_ret)
+        );
+        let steps: Vec<Step> = self
+            .ops
+            .iter()
+            .zip(&self.target_rets)
+            .map(|(op, ret)| Step {
+                op: op.clone(),
+                ret: ret.clone(),
+            })
+            .collect();
+        write_trace(&mut &mut *out, &[comment.as_str()], &steps)
     }
 }
 
-/// One trace line: `{"op": ..., "ok": ...}` or `{"op": ..., "error": "..."}`.
-pub fn trace_line(op: &Op, ret: &Ret) -> String {
-    let op = serde_json::to_string(op).unwrap_or_default();
-    format!("{{\"op\":{op},{}}}", ret_fragment(ret))
-}
-
-fn ret_fragment(ret: &Ret) -> String {
-    match ret {
-        Ok(reply) => format!(
-            "\"ok\":{}",
-            serde_json::to_string(reply).unwrap_or_default()
-        ),
-        Err(code) => format!("\"error\":\"{}\"", code.name()),
-    }
-}
-
-/// A result as a short JSON object, for reports.
+/// A result as a short JSON object, for reports: `{"ok":{...}}` or `{"error":"name"}`.
 pub fn ret_text(ret: &Ret) -> String {
-    format!("{{{}}}", ret_fragment(ret))
+    ret_json(ret)
 }
 
 /// Runs `ops` on a fresh target and the model in lockstep; the first mismatch, if any.
@@ -448,12 +433,12 @@ pub fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::reference::ModelTarget;
+    use streamspec_model::Model;
     use streamspec_model::{ErrorCode, Reply};
 
     /// The model, except that a fetch at the high watermark of a non-empty partition is
     /// refused: a boundary bug, reachable only after a produce.
-    struct OffByOne(ModelTarget);
+    struct OffByOne(Model);
     impl Target for OffByOne {
         fn name(&self) -> String {
             "off-by-one".into()
@@ -474,7 +459,7 @@ mod tests {
     #[test]
     fn the_model_agrees_with_itself() {
         // Goal: no false alarm. Method: many sequences against the model as a target.
-        let mut make = || Box::new(ModelTarget::default()) as Box<dyn Target>;
+        let mut make = || Box::new(Model::new()) as Box<dyn Target>;
         let (ops, mismatch) = run(&mut make, 1, 100, 150);
         assert!(mismatch.is_none(), "{mismatch:?}");
         assert!(ops > 10_000);
@@ -484,7 +469,7 @@ mod tests {
     fn a_boundary_bug_is_found_and_shrunk_to_a_replayable_trace() {
         // Goal: a planted bug is found and the counterexample is small. Method: the
         // off-by-one target; the shrunk sequence must still mismatch and end in a fetch.
-        let mut make = || Box::new(OffByOne(ModelTarget::default())) as Box<dyn Target>;
+        let mut make = || Box::new(OffByOne(Model::new())) as Box<dyn Target>;
         let (_, mismatch) = run(&mut make, 3, 200, 150);
         let mismatch = mismatch.expect("the off-by-one target is caught");
         assert!(matches!(mismatch.op(), Op::Fetch { .. }));
@@ -510,5 +495,11 @@ mod tests {
             .last()
             .unwrap()
             .contains("\"error\":\"offset_out_of_range\""));
+        // `streamspec replay` reads the trace and diverges at its last op.
+        let trace = crate::trace::Trace::parse(std::path::Path::new("cx.jsonl"), &text).unwrap();
+        let report = crate::replay::replay(&trace);
+        let divergence = report.divergence.expect("the replay diverges");
+        assert_eq!(divergence.line_number, text.lines().count());
+        assert_eq!(divergence.trace, Err(ErrorCode::OffsetOutOfRange));
     }
 }

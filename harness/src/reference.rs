@@ -1,6 +1,6 @@
-//! The model as a target: [`ModelTarget`] (sequential) and [`Locked`] (any sequential target
-//! behind a mutex, trivially linearizable), so every check can run, and be tested, before
-//! and without the engine.
+//! The reference concurrent target: [`Locked`], any sequential [`Target`] (the model, for
+//! one) behind a mutex. Each op runs alone, so every history recorded from it is linearizable
+//! by construction: the checks run, and are tested, against it before and without the engine.
 
 use std::sync::Mutex;
 
@@ -8,22 +8,7 @@ use streamspec_model::{Model, Op, Ret};
 
 use crate::target::{ConcurrentTarget, Target};
 
-/// The reference model, driven as a [`Target`].
-#[derive(Clone, Debug, Default)]
-pub struct ModelTarget(pub Model);
-
-impl Target for ModelTarget {
-    fn name(&self) -> String {
-        "model".into()
-    }
-
-    fn apply(&mut self, op: &Op) -> Ret {
-        self.0.apply(op)
-    }
-}
-
-/// A sequential target made concurrent by one mutex: each op runs alone, so every history
-/// recorded from it is linearizable by construction.
+/// A sequential target made concurrent by one mutex.
 pub struct Locked<T>(Mutex<T>);
 
 impl<T: Target + Send> Locked<T> {
@@ -33,10 +18,10 @@ impl<T: Target + Send> Locked<T> {
     }
 }
 
-impl Locked<ModelTarget> {
+impl Locked<Model> {
     /// The model behind a mutex.
-    pub fn model() -> Locked<ModelTarget> {
-        Locked::new(ModelTarget::default())
+    pub fn model() -> Locked<Model> {
+        Locked::new(Model::new())
     }
 }
 
@@ -49,6 +34,7 @@ impl<T: Target + Send> ConcurrentTarget for Locked<T> {
     }
 
     fn apply(&self, op: &Op) -> Ret {
+        // A panic in another client thread must not hide this op's result.
         self.0.lock().unwrap_or_else(|e| e.into_inner()).apply(op)
     }
 }

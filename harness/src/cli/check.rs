@@ -27,7 +27,8 @@ use super::{EXIT_BAD_INPUT, EXIT_FAILED, EXIT_PASSED};
 use crate::differential;
 use crate::gate::{run_round, Round, Scenario};
 use crate::linearizability::Verdict;
-use crate::reference::{Locked, ModelTarget};
+use crate::reference::Locked;
+use streamspec_model::Model;
 use crate::target::{ConcurrentTarget, Target};
 use crate::workload::Rng;
 
@@ -78,7 +79,7 @@ pub fn default_subject() -> Subject {
     Subject {
         name: "model (locked)".into(),
         concurrent: Box::new(|| Box::new(Locked::model())),
-        sequential: Box::new(|| Box::new(ModelTarget::default())),
+        sequential: Box::new(|| Box::new(Model::new())),
     }
 }
 
@@ -296,7 +297,7 @@ mod tests {
     use streamspec_model::{Op, Reply, Ret};
 
     /// The locked model, except that every 5th fetch loses the value of its first record.
-    struct Corrupting(Locked<ModelTarget>, std::sync::atomic::AtomicU64);
+    struct Corrupting(Locked<Model>, std::sync::atomic::AtomicU64);
     impl ConcurrentTarget for Corrupting {
         fn name(&self) -> String {
             "corrupting".into()
@@ -340,7 +341,7 @@ mod tests {
         let subject = Subject {
             name: "corrupting".into(),
             concurrent: Box::new(|| Box::new(Corrupting(Locked::model(), Default::default()))),
-            sequential: Box::new(|| Box::new(ModelTarget::default())),
+            sequential: Box::new(|| Box::new(Model::new())),
         };
         let mut out = Vec::new();
         assert_eq!(
