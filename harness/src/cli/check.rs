@@ -28,9 +28,9 @@ use crate::differential;
 use crate::gate::{run_round, Round, Scenario};
 use crate::linearizability::Verdict;
 use crate::reference::Locked;
-use streamspec_model::Model;
 use crate::target::{ConcurrentTarget, Target};
 use crate::workload::Rng;
+use streamspec_model::Model;
 
 /// Differential sequences per round.
 const DIFFERENTIAL_SEQUENCES_PER_ROUND: usize = 20;
