@@ -29,6 +29,26 @@ pub struct Finding {
     pub ops: Vec<usize>,
 }
 
+/// Most ops of an illegal window a finding shows (in timelines and lists): a long-running op
+/// can be concurrent with hundreds of others, and the earliest of them (with the culprit) are
+/// the ones that could have been ordered differently first.
+const WINDOW_SHOWN_MAX: usize = 40;
+
+/// The culprit and the first ops of the window, at most [`WINDOW_SHOWN_MAX`].
+fn shown_window(illegal: &crate::linearizability::Illegal) -> Vec<usize> {
+    let mut shown: Vec<usize> = illegal.culprit.into_iter().collect();
+    for &id in &illegal.window {
+        if shown.len() >= WINDOW_SHOWN_MAX {
+            break;
+        }
+        if !shown.contains(&id) {
+            shown.push(id);
+        }
+    }
+    shown.sort_unstable();
+    shown
+}
+
 /// Both checkers' reports on one history.
 #[derive(Clone, Debug)]
 pub struct Judgement {
@@ -54,7 +74,7 @@ impl Judgement {
                     illegal.window.len().saturating_sub(1),
                     illegal.prefix_ops
                 ),
-                ops: illegal.window.clone(),
+                ops: shown_window(illegal),
             });
         }
         for a in &self.anomalies.anomalies {

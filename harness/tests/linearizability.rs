@@ -142,3 +142,39 @@ fn a_file_round_trip_keeps_the_verdict() {
     assert_eq!(parsed.ops.len(), history.ops.len());
     assert_eq!(check(&parsed, &options()).verdict, Verdict::Linearizable);
 }
+
+#[test]
+fn a_poll_that_returns_records_after_its_generation_ended_is_illegal() {
+    // Goal: regression for the first finding against the engine (seed 1 of `streamspec
+    // check`): a long poll validated its generation when it started, then returned records
+    // produced after another member's join had started a new generation. Method: the
+    // smallest history of that shape: member a joins (generation 1), polls; member b joins
+    // (generation 2) and a record is produced while the poll is still running; the poll
+    // returns that record as generation 1. Any order puts the poll either before the join
+    // (no record yet) or after it (generation 1 refused with rebalance_in_progress).
+    let text = r#"{"process":0,"type":"invoke","op":{"op":"create_topic","topic":"t","partitions":1},"time_ns":1}
+{"process":0,"type":"ok","result":{"reply":"ack"},"time_ns":2}
+{"process":1,"type":"invoke","op":{"op":"join_group","group":"g","member":"a","topics":["t"],"auto_offset_reset":"earliest"},"time_ns":10}
+{"process":1,"type":"ok","result":{"reply":"joined","generation":1,"assignment":[{"topic":"t","partition":0}]},"time_ns":11}
+{"process":1,"type":"invoke","op":{"op":"poll","group":"g","member":"a","generation":1},"time_ns":20}
+{"process":2,"type":"invoke","op":{"op":"join_group","group":"g","member":"b","topics":["t"],"auto_offset_reset":"earliest"},"time_ns":21}
+{"process":2,"type":"ok","result":{"reply":"joined","generation":2,"assignment":[]},"time_ns":22}
+{"process":3,"type":"invoke","op":{"op":"produce","topic":"t","partition":0,"records":[{"value":"x"}]},"time_ns":30}
+{"process":3,"type":"ok","result":{"reply":"produced","partition":0,"base_offset":0},"time_ns":31}
+{"process":1,"type":"ok","result":{"reply":"polled","records":[{"topic":"t","partition":0,"offset":0,"timestamp_ms":0,"value":"x"}]},"time_ns":40}
+"#;
+    let history = History::parse(std::path::Path::new("poll.jsonl"), text).unwrap();
+    let Verdict::Illegal(illegal) = check(&history, &options()).verdict else {
+        panic!("a poll after its generation ended was accepted");
+    };
+    assert_eq!(illegal.culprit, Some(1 + 1));
+    assert_eq!(illegal.component, "group g + 1 partitions");
+
+    // The same poll returning nothing is fine: it can be placed before b's join.
+    let empty = text.replace(
+        r#""records":[{"topic":"t","partition":0,"offset":0,"timestamp_ms":0,"value":"x"}]"#,
+        r#""records":[]"#,
+    );
+    let history = History::parse(std::path::Path::new("poll.jsonl"), &empty).unwrap();
+    assert_eq!(check(&history, &options()).verdict, Verdict::Linearizable);
+}

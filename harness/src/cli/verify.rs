@@ -24,6 +24,8 @@ use crate::timeline;
 
 /// Ops of context shown before a finding's ops in the timeline.
 const TIMELINE_CONTEXT_OPS: usize = 6;
+/// Most ops of an illegal window listed by id; the rest are counted.
+const WINDOW_LISTED_MAX: usize = 40;
 /// Most findings listed; the rest are counted.
 const FINDINGS_LISTED_MAX: usize = 20;
 
@@ -146,8 +148,23 @@ pub fn write_report(
                     "  the failing prefix could not be narrowed within the bounds"
                 )?,
             }
-            let window: Vec<String> = illegal.window.iter().map(|i| format!("#{i}")).collect();
-            writeln!(out, "  window: {}", window.join(" "))?;
+            let window: Vec<String> = illegal
+                .window
+                .iter()
+                .take(WINDOW_LISTED_MAX)
+                .map(|i| format!("#{i}"))
+                .collect();
+            let more = illegal.window.len().saturating_sub(WINDOW_LISTED_MAX);
+            let more = if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            };
+            writeln!(
+                out,
+                "  window (the culprit and the ops concurrent with it): {}{more}",
+                window.join(" ")
+            )?;
         }
     }
     let a = &judgement.anomalies;
