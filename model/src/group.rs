@@ -155,6 +155,13 @@ impl Group {
         self.assignment.get(member).cloned().unwrap_or_default()
     }
 
+    /// Whether `tp` is one of the member's partitions in the current generation.
+    pub fn is_assigned(&self, member: &str, tp: &TopicPartition) -> bool {
+        self.assignment
+            .get(member)
+            .is_some_and(|partitions| partitions.contains(tp))
+    }
+
     /// Whether some member subscribes to `topic`.
     pub fn subscribes_to(&self, topic: &str) -> bool {
         self.members.values().any(|m| m.topics.contains(topic))

@@ -877,6 +877,86 @@ impl Model {
 
     // ---------------------------------------------------------------- poll
 
+    /// One partition's read of a poll (docs/model.md, "Poll", concurrent semantics): the read
+    /// of `tp` by `member` of `group` in `generation`, giving at most `records_max` records.
+    ///
+    /// A successful `poll` is the sequence of these reads over the member's assignment in
+    /// (topic, partition) order, each with `records_max` = the poll's `max_records` less what
+    /// the earlier reads gave. Sequentially [`Model::apply`] runs them back to back (after
+    /// the whole poll's checks); a concurrent implementation may run each at its own instant
+    /// within the poll, and the linearizability checker checks them so.
+    ///
+    /// Checks, in order, each refusing with nothing changed:
+    /// 1. bad group id → `invalid_group_id`
+    /// 2. unknown group or member → `unknown_member_id`; older generation →
+    ///    `rebalance_in_progress`; other mismatch → `illegal_generation` (the generation must
+    ///    be current at the read's instant)
+    /// 3. `tp` not assigned to the member in this generation → `unknown_topic_or_partition`
+    /// 4. the position (stored, else committed, else reset policy; an out-of-log one reset
+    ///    too) cannot be set by the policy `none` → `no_offset_for_partition`
+    ///
+    /// Then it takes the records from the position, stores the position past them, and
+    /// refreshes the member's `last_seen_ms`.
+    pub fn poll_partition(
+        &mut self,
+        group: &str,
+        member: &str,
+        generation: i32,
+        tp: &TopicPartition,
+        records_max: usize,
+    ) -> Result<Vec<StoredRecord>, ErrorCode> {
+        if !is_valid_id(group) {
+            return Err(ErrorCode::InvalidGroupId);
+        }
+        let found = self.groups.get(group).ok_or(ErrorCode::UnknownMemberId)?;
+        let reset = found
+            .check_member_generation(member, generation)?
+            .auto_offset_reset;
+        if !found.is_assigned(member, tp) {
+            return Err(ErrorCode::UnknownTopicOrPartition);
+        }
+        let position = self.poll_position(found, reset, tp)?;
+        let log = self
+            .partition(&tp.topic, tp.partition)
+            .expect("assigned partitions exist (one_owner_per_partition)");
+        let taken: Vec<StoredRecord> = log
+            .records_from(position)
+            .take(records_max)
+            .cloned()
+            .collect();
+        let found = self.groups.get_mut(group).expect("checked in step 2");
+        found
+            .positions
+            .insert(tp.clone(), position + taken.len() as i64);
+        self.touch(group, member);
+        Ok(taken)
+    }
+
+    /// Where a poll of `tp` starts (docs/model.md, "Poll", step 4): the stored position, else
+    /// the committed offset, each only if within the log; else the reset policy.
+    fn poll_position(
+        &self,
+        group: &Group,
+        reset: OffsetReset,
+        tp: &TopicPartition,
+    ) -> Result<i64, ErrorCode> {
+        let log = self
+            .partition(&tp.topic, tp.partition)
+            .expect("assigned partitions exist (one_owner_per_partition)");
+        let stored = group
+            .position(tp)
+            .or_else(|| group.committed(tp).map(|c| c.offset));
+        let in_log = |p: &i64| (log.log_start_offset()..=log.high_watermark()).contains(p);
+        match stored.filter(in_log) {
+            Some(position) => Ok(position),
+            None => match reset {
+                OffsetReset::Earliest => Ok(log.log_start_offset()),
+                OffsetReset::Latest => Ok(log.high_watermark()),
+                OffsetReset::None => Err(ErrorCode::NoOffsetForPartition),
+            },
+        }
+    }
+
     fn op_poll(&mut self, group: &str, member: &str, generation: i32, max_records: u32) -> Ret {
         // 1.-3. the group, the count, the member and its generation
         if !is_valid_id(group) {
@@ -889,45 +969,27 @@ impl Model {
         let reset = found
             .check_member_generation(member, generation)?
             .auto_offset_reset;
-        // 4. each assigned partition's starting position, in (topic, partition) order
-        let mut starts = Vec::new();
-        for tp in found.assignment_of(member) {
-            // The assignment covers existing topics only (`one_owner_per_partition`).
-            let Some(log) = self.partition(&tp.topic, tp.partition) else {
-                continue;
-            };
-            let stored = found
-                .position(&tp)
-                .or_else(|| found.committed(&tp).map(|c| c.offset));
-            let in_log = |p: &i64| (log.log_start_offset()..=log.high_watermark()).contains(p);
-            let position = match stored.filter(in_log) {
-                Some(position) => position,
-                None => match reset {
-                    OffsetReset::Earliest => log.log_start_offset(),
-                    OffsetReset::Latest => log.high_watermark(),
-                    OffsetReset::None => return Err(ErrorCode::NoOffsetForPartition),
-                },
-            };
-            starts.push((tp, position));
+        // 4. every assigned partition has a starting position, or the whole poll is refused
+        // before any read takes effect
+        let assignment = found.assignment_of(member);
+        for tp in &assignment {
+            self.poll_position(found, reset, tp)?;
         }
-        // 5. read in the same order until max_records are taken in all
+        // 5. the per-partition reads, in (topic, partition) order, until max_records are
+        // taken in all; every assigned partition's position is stored
         let mut records = Vec::new();
-        let mut positions = Vec::new();
-        for (tp, position) in starts {
-            let log = self
-                .partition(&tp.topic, tp.partition)
-                .expect("checked in step 4");
-            let room = max_records as usize - records.len();
-            let taken: Vec<StoredRecord> = log.records_from(position).take(room).cloned().collect();
-            positions.push((tp.clone(), position + taken.len() as i64));
+        for tp in assignment {
+            let records_max = max_records as usize - records.len();
+            let taken = self
+                .poll_partition(group, member, generation, &tp, records_max)
+                .expect("every check of a partition's read passed in steps 1-4");
             records.extend(taken.into_iter().map(|record| PolledRecord {
                 topic: tp.topic.clone(),
                 partition: tp.partition,
                 record,
             }));
         }
-        let found = self.groups.get_mut(group).expect("checked in step 3");
-        found.positions.extend(positions);
+        // A member with no partitions is seen all the same.
         self.touch(group, member);
         Ok(Reply::Polled { records })
     }

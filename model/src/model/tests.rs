@@ -1758,6 +1758,165 @@ fn poll_reads_partitions_in_order_up_to_max_records_in_all() {
     );
 }
 
+/// The poll's per-partition reads run back to back: what `apply(poll)` must equal.
+fn poll_by_partition_reads(
+    model: &mut Model,
+    group: &str,
+    member: &str,
+    generation: i32,
+    max_records: u32,
+) -> Vec<(String, i32, i64)> {
+    let assignment = model.group(group).unwrap().assignment_of(member);
+    let mut offsets = Vec::new();
+    for tp in assignment {
+        let records_max = max_records as usize - offsets.len();
+        let before = model.clone();
+        let taken = model
+            .poll_partition(group, member, generation, &tp, records_max)
+            .unwrap();
+        assert!(taken.len() <= records_max);
+        // Each read is a step of its own: every invariant holds after it.
+        crate::invariants::check_state(model).unwrap();
+        assert!(before.group(group) != model.group(group) || taken.is_empty());
+        offsets.extend(
+            taken
+                .into_iter()
+                .map(|r| (tp.topic.clone(), tp.partition, r.offset)),
+        );
+    }
+    offsets
+}
+
+#[test]
+fn a_poll_is_its_per_partition_reads_back_to_back() {
+    // Goal: the composition docs/model.md states for concurrent polls changes nothing
+    // sequentially: `apply(poll)` and the sequence of `poll_partition` reads over the
+    // assignment give the same records and the same state. Method: states with stored,
+    // committed, out-of-log and missing positions, each reset policy, max_records that stops
+    // in the middle of a partition, at a partition's end and beyond all; compare both ways
+    // from clones of one state, poll after poll.
+    for reset in [OffsetReset::Earliest, OffsetReset::Latest] {
+        for max_records in [1, 2, 3, 5, 100] {
+            let mut model = Model::new();
+            run(&mut model, create("a", 3)).unwrap();
+            run(&mut model, create("b", 2)).unwrap();
+            for (topic, p, n) in [("a", 0, 3), ("a", 1, 1), ("a", 2, 4), ("b", 1, 2)] {
+                run(&mut model, produce(topic, Some(p), values(n))).unwrap();
+            }
+            run(&mut model, commit("g", None, -1, ("a", 2), 2)).unwrap();
+            run(&mut model, commit("g", None, -1, ("b", 1), 7)).unwrap(); // out of log
+            let op = join_with("g", "m", &["a", "b"], Assignor::Range, reset);
+            let (generation, _) = joined(run(&mut model, op));
+            run(&mut model, produce("a", Some(1), values(2))).unwrap();
+            for round in 0..4 {
+                let mut by_reads = model.clone();
+                let expected =
+                    poll_by_partition_reads(&mut by_reads, "g", "m", generation, max_records);
+                let got = polled_offsets(run(&mut model, poll("g", "m", generation, max_records)));
+                assert_eq!(got, expected, "{reset:?} max {max_records} round {round}");
+                assert_eq!(model, by_reads, "{reset:?} max {max_records} round {round}");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_partition_read_checks_generation_assignment_and_position_and_refusals_change_nothing() {
+    // Goal: each read of a concurrent poll checks at its own instant what the poll checks:
+    // the generation is current, the member is in it, the partition is the member's, and a
+    // position exists. Method: one refusal of each kind, each compared with the state before.
+    let mut model = Model::new();
+    run(&mut model, create("t", 2)).unwrap();
+    run(&mut model, produce("t", Some(0), values(2))).unwrap();
+    let (first, _) = joined(run(&mut model, join("g", "a", &["t"])));
+    let (second, assignment) = joined(run(&mut model, join("g", "b", &["t"])));
+    assert_eq!(assignment, [tp("t", 1)]);
+    let cases: [(&str, &str, i32, (&str, i32), ErrorCode); 6] = [
+        ("", "a", second, ("t", 0), ErrorCode::InvalidGroupId),
+        ("h", "a", second, ("t", 0), ErrorCode::UnknownMemberId),
+        ("g", "x", second, ("t", 0), ErrorCode::UnknownMemberId),
+        ("g", "a", first, ("t", 0), ErrorCode::RebalanceInProgress),
+        ("g", "a", second + 1, ("t", 0), ErrorCode::IllegalGeneration),
+        (
+            "g",
+            "a",
+            second,
+            ("t", 1),
+            ErrorCode::UnknownTopicOrPartition,
+        ),
+    ];
+    for (group, member, generation, (topic, p), code) in cases {
+        let before = model.clone();
+        assert_eq!(
+            model.poll_partition(group, member, generation, &tp(topic, p), 10),
+            Err(code),
+            "{group}/{member} generation {generation} {topic}-{p}"
+        );
+        assert_eq!(model, before, "a refused read changes nothing");
+    }
+    let read = model
+        .poll_partition("g", "a", second, &tp("t", 0), 1)
+        .unwrap();
+    assert_eq!(read.iter().map(|r| r.offset).collect::<Vec<_>>(), [0]);
+    assert_eq!(model.group("g").unwrap().position(&tp("t", 0)), Some(1));
+    let read = model
+        .poll_partition("g", "a", second, &tp("t", 0), 0)
+        .unwrap();
+    assert!(read.is_empty(), "no records allowed: none given");
+    assert_eq!(model.group("g").unwrap().position(&tp("t", 0)), Some(1));
+
+    let mut none = Model::new();
+    run(&mut none, create("t", 1)).unwrap();
+    let op = join_with("g", "m", &["t"], Assignor::Range, OffsetReset::None);
+    let (generation, _) = joined(run(&mut none, op));
+    let before = none.clone();
+    assert_eq!(
+        none.poll_partition("g", "m", generation, &tp("t", 0), 10),
+        Err(ErrorCode::NoOffsetForPartition)
+    );
+    assert_eq!(none, before);
+}
+
+#[test]
+fn reads_of_one_poll_at_different_instants_may_see_a_later_record_on_a_later_partition() {
+    // Goal: show the anomaly the concurrent semantics allows and an atomic poll forbids (the
+    // shape `streamspec check` found in the engine). Method: partition 0 is read, then
+    // records land on partitions 0 and 1, then partition 1 is read: the poll returns
+    // partition 1's new records without partition 0's, which was written first. No single
+    // instant gives that result.
+    let mut model = Model::new();
+    run(&mut model, create("t", 2)).unwrap();
+    run(&mut model, produce("t", Some(0), values(1))).unwrap();
+    let (generation, _) = joined(run(&mut model, join("g", "m", &["t"])));
+    let writes = [
+        produce("t", Some(0), values(1)),
+        produce("t", Some(1), values(2)),
+    ];
+    let mut atomic_before = model.clone();
+    let first = model
+        .poll_partition("g", "m", generation, &tp("t", 0), 10)
+        .unwrap();
+    for write in &writes {
+        run(&mut model, write.clone()).unwrap();
+    }
+    let second = model
+        .poll_partition("g", "m", generation, &tp("t", 1), 10 - first.len())
+        .unwrap();
+    assert_eq!(first.iter().map(|r| r.offset).collect::<Vec<_>>(), [0]);
+    assert_eq!(second.iter().map(|r| r.offset).collect::<Vec<_>>(), [0, 1]);
+    // Atomically, before the writes: nothing from partition 1; after them: partition 0's
+    // second record too.
+    let mut atomic_after = atomic_before.clone();
+    for write in &writes {
+        run(&mut atomic_after, write.clone()).unwrap();
+    }
+    let before = polled_offsets(atomic_before.apply(&poll("g", "m", generation, 10)));
+    assert_eq!(before, [("t".to_string(), 0, 0)]);
+    let after = polled_offsets(atomic_after.apply(&poll("g", "m", generation, 10)));
+    assert_eq!(after.len(), 4);
+    assert!(after.contains(&("t".to_string(), 0, 1)));
+}
+
 #[test]
 fn a_new_generation_clears_positions_so_the_next_owner_starts_from_the_commit() {
     let mut model = Model::new();
