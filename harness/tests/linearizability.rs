@@ -178,3 +178,133 @@ fn a_poll_that_returns_records_after_its_generation_ended_is_illegal() {
     let history = History::parse(std::path::Path::new("poll.jsonl"), &empty).unwrap();
     assert_eq!(check(&history, &options()).verdict, Verdict::Linearizable);
 }
+
+/// The finding's shape (a concurrent engine reads each partition of a poll at its own
+/// instant): member `a` owns t-0 and t-1 and committed 2 on t-1; its poll runs while t-0's
+/// offset 1 is produced and acknowledged and then t-1's offsets 2-3 are. The poll returns
+/// t-0's offset 0 and t-1's offsets 2-3. `POLL_T1` is the t-1 part of the poll's reply.
+fn poll_across_partitions(join_outcome: &str, poll_t1: &str) -> String {
+    format!(
+        r#"{{"process":0,"type":"invoke","op":{{"op":"create_topic","topic":"t","partitions":2}},"time_ns":1}}
+{{"process":0,"type":"ok","result":{{"reply":"ack"}},"time_ns":2}}
+{{"process":1,"type":"invoke","op":{{"op":"join_group","group":"g","member":"a","topics":["t"],"auto_offset_reset":"earliest"}},"time_ns":10}}
+{join_outcome}
+{{"process":2,"type":"invoke","op":{{"op":"produce","topic":"t","partition":1,"records":[{{"value":"x0"}},{{"value":"x1"}}]}},"time_ns":20}}
+{{"process":2,"type":"ok","result":{{"reply":"produced","partition":1,"base_offset":0}},"time_ns":21}}
+{{"process":3,"type":"invoke","op":{{"op":"commit","group":"g","member":"a","generation":1,"topic":"t","partition":1,"offset":2}},"time_ns":30}}
+{{"process":3,"type":"ok","result":{{"reply":"ack"}},"time_ns":31}}
+{{"process":2,"type":"invoke","op":{{"op":"produce","topic":"t","partition":0,"records":[{{"value":"y0"}}]}},"time_ns":40}}
+{{"process":2,"type":"ok","result":{{"reply":"produced","partition":0,"base_offset":0}},"time_ns":41}}
+{{"process":3,"type":"invoke","op":{{"op":"poll","group":"g","member":"a","generation":1,"max_records":10}},"time_ns":50}}
+{{"process":2,"type":"invoke","op":{{"op":"produce","topic":"t","partition":0,"records":[{{"value":"y1"}}]}},"time_ns":51}}
+{{"process":2,"type":"ok","result":{{"reply":"produced","partition":0,"base_offset":1}},"time_ns":52}}
+{{"process":2,"type":"invoke","op":{{"op":"produce","topic":"t","partition":1,"records":[{{"value":"x2"}},{{"value":"x3"}}]}},"time_ns":53}}
+{{"process":2,"type":"ok","result":{{"reply":"produced","partition":1,"base_offset":2}},"time_ns":54}}
+{{"process":3,"type":"ok","result":{{"reply":"polled","records":[{{"topic":"t","partition":0,"offset":0,"timestamp_ms":0,"value":"y0"}}{poll_t1}]}},"time_ns":60}}
+"#
+    )
+}
+
+const JOINED_BOTH: &str = r#"{"process":1,"type":"ok","result":{"reply":"joined","generation":1,"assignment":[{"topic":"t","partition":0},{"topic":"t","partition":1}]},"time_ns":11}"#;
+const T1_OFFSETS_2_3: &str = r#",{"topic":"t","partition":1,"offset":2,"timestamp_ms":0,"value":"x2"},{"topic":"t","partition":1,"offset":3,"timestamp_ms":0,"value":"x3"}"#;
+
+fn verdict(text: &str) -> Verdict {
+    let history = History::parse(std::path::Path::new("poll.jsonl"), text).unwrap();
+    check(&history, &options()).verdict
+}
+
+#[test]
+fn a_poll_read_partition_by_partition_may_return_a_later_partitions_newer_records() {
+    // Goal: the gate's finding against the engine is legal under the concurrent semantics
+    // (docs/model.md, "Poll"): t-0 is read before y1 lands, t-1 after x2-x3 land. Method:
+    // the history above, whose only explanation reads the partitions at different instants;
+    // and the same history with the join `info`, where the assignment is unknown and the
+    // poll is checked atomically (stricter): then no single instant explains it.
+    assert_eq!(
+        verdict(&poll_across_partitions(JOINED_BOTH, T1_OFFSETS_2_3)),
+        Verdict::Linearizable
+    );
+    let info_join = r#"{"process":1,"type":"info","time_ns":11}"#;
+    let Verdict::Illegal(illegal) = verdict(&poll_across_partitions(info_join, T1_OFFSETS_2_3))
+    else {
+        panic!("an atomic poll explained a result only reads at two instants give");
+    };
+    assert_eq!(illegal.culprit, Some(5), "the poll");
+}
+
+#[test]
+fn a_partition_read_that_skips_a_record_is_still_illegal() {
+    // Goal: splitting a poll into reads does not loosen each read: a read is contiguous from
+    // its partition's position. Method: the finding's history with t-1 giving offset 3 only
+    // (position 2, committed, was jumped over); and with t-1 giving 2-3 but t-0 giving
+    // offset 1 without 0.
+    let skipped = r#",{"topic":"t","partition":1,"offset":3,"timestamp_ms":0,"value":"x3"}"#;
+    let Verdict::Illegal(illegal) = verdict(&poll_across_partitions(JOINED_BOTH, skipped)) else {
+        panic!("a read that skipped offset 2 was accepted");
+    };
+    assert_eq!(illegal.culprit, Some(5), "the poll");
+    let text = poll_across_partitions(JOINED_BOTH, T1_OFFSETS_2_3).replace(
+        r#"{"topic":"t","partition":0,"offset":0,"timestamp_ms":0,"value":"y0"}"#,
+        r#"{"topic":"t","partition":0,"offset":1,"timestamp_ms":0,"value":"y1"}"#,
+    );
+    assert!(matches!(verdict(&text), Verdict::Illegal(_)));
+}
+
+#[test]
+fn a_polls_partition_reads_take_effect_in_partition_order() {
+    // Goal: the reads of one poll are ordered (t-0 before t-1), as docs/model.md says; the
+    // checker does not reorder them. Method: during the poll x lands on t-1 and then y on
+    // t-0; a poll returning y but not x needs t-1 read before x and t-0 after y, i.e. t-1
+    // before t-0: illegal. Returning x but not y (t-0 read first) is legal.
+    let base = |records: &str| {
+        format!(
+            r#"{{"process":0,"type":"invoke","op":{{"op":"create_topic","topic":"t","partitions":2}},"time_ns":1}}
+{{"process":0,"type":"ok","result":{{"reply":"ack"}},"time_ns":2}}
+{{"process":1,"type":"invoke","op":{{"op":"join_group","group":"g","member":"a","topics":["t"],"auto_offset_reset":"earliest"}},"time_ns":10}}
+{JOINED_BOTH}
+{{"process":1,"type":"invoke","op":{{"op":"poll","group":"g","member":"a","generation":1,"max_records":10}},"time_ns":20}}
+{{"process":2,"type":"invoke","op":{{"op":"produce","topic":"t","partition":1,"records":[{{"value":"x"}}]}},"time_ns":21}}
+{{"process":2,"type":"ok","result":{{"reply":"produced","partition":1,"base_offset":0}},"time_ns":22}}
+{{"process":2,"type":"invoke","op":{{"op":"produce","topic":"t","partition":0,"records":[{{"value":"y"}}]}},"time_ns":23}}
+{{"process":2,"type":"ok","result":{{"reply":"produced","partition":0,"base_offset":0}},"time_ns":24}}
+{{"process":1,"type":"ok","result":{{"reply":"polled","records":[{records}]}},"time_ns":30}}
+"#
+        )
+    };
+    let y = r#"{"topic":"t","partition":0,"offset":0,"timestamp_ms":0,"value":"y"}"#;
+    let x = r#"{"topic":"t","partition":1,"offset":0,"timestamp_ms":0,"value":"x"}"#;
+    assert!(matches!(verdict(&base(y)), Verdict::Illegal(_)));
+    assert_eq!(verdict(&base(x)), Verdict::Linearizable);
+    assert_eq!(verdict(&base(&format!("{y},{x}"))), Verdict::Linearizable);
+    assert_eq!(verdict(&base("")), Verdict::Linearizable);
+}
+
+#[test]
+fn a_failed_poll_has_no_effect_even_after_some_partitions_could_have_been_read() {
+    // Goal: a failed poll is one op with no effect: its reads do not store positions. Method:
+    // a poll refused with rebalance_in_progress overlapping b's join, then a's rejoin and a
+    // poll from the committed (none: earliest) offset that must see offset 0 again.
+    let text = format!(
+        r#"{{"process":0,"type":"invoke","op":{{"op":"create_topic","topic":"t","partitions":2}},"time_ns":1}}
+{{"process":0,"type":"ok","result":{{"reply":"ack"}},"time_ns":2}}
+{{"process":2,"type":"invoke","op":{{"op":"produce","topic":"t","partition":0,"records":[{{"value":"y"}}]}},"time_ns":3}}
+{{"process":2,"type":"ok","result":{{"reply":"produced","partition":0,"base_offset":0}},"time_ns":4}}
+{{"process":1,"type":"invoke","op":{{"op":"join_group","group":"g","member":"a","topics":["t"],"auto_offset_reset":"earliest"}},"time_ns":10}}
+{JOINED_BOTH}
+{{"process":1,"type":"invoke","op":{{"op":"poll","group":"g","member":"a","generation":1,"max_records":10}},"time_ns":20}}
+{{"process":3,"type":"invoke","op":{{"op":"join_group","group":"g","member":"b","topics":["t"],"auto_offset_reset":"earliest"}},"time_ns":21}}
+{{"process":3,"type":"ok","result":{{"reply":"joined","generation":2,"assignment":[{{"topic":"t","partition":1}}]}},"time_ns":22}}
+{{"process":1,"type":"fail","error":"rebalance_in_progress","time_ns":30}}
+{{"process":1,"type":"invoke","op":{{"op":"join_group","group":"g","member":"a","topics":["t"],"auto_offset_reset":"earliest"}},"time_ns":40}}
+{{"process":1,"type":"ok","result":{{"reply":"joined","generation":2,"assignment":[{{"topic":"t","partition":0}}]}},"time_ns":41}}
+{{"process":1,"type":"invoke","op":{{"op":"poll","group":"g","member":"a","generation":2,"max_records":10}},"time_ns":50}}
+{{"process":1,"type":"ok","result":{{"reply":"polled","records":[RECORDS]}},"time_ns":51}}
+"#
+    );
+    let y = r#"{"topic":"t","partition":0,"offset":0,"timestamp_ms":0,"value":"y"}"#;
+    assert_eq!(verdict(&text.replace("RECORDS", y)), Verdict::Linearizable);
+    assert!(matches!(
+        verdict(&text.replace("RECORDS", "")),
+        Verdict::Illegal(_)
+    ));
+}

@@ -3,6 +3,8 @@
 //! - [`search`]: the Wing–Gong–Lowe search with memoisation, generic over a sequential spec.
 //! - [`partition_spec`]: the compact spec of one partition's log (clone and hash in 40 bytes).
 //! - [`model_spec`]: the full model as a spec, with the nondeterminism docs/model.md allows.
+//! - [`poll_read`]: a successful poll as its partition reads, each with its own
+//!   linearization point (docs/model.md, "Poll", concurrent polls).
 //!
 //! # Decomposition (P-compositionality)
 //! A history is linearizable if and only if each sub-history on an independent object is
@@ -28,6 +30,11 @@
 //! If a global op lies outside the sequential prefix, nothing is split: the whole history is
 //! one component checked against the full model (slower, still exact, still bounded).
 //!
+//! 4. In a component checked against the full model, a successful poll whose member's
+//!    assignment in its generation is known from the history becomes its partition reads,
+//!    one search entry each, sharing the poll's interval and taking effect in partition
+//!    order ([`poll_read`]); other polls are one entry (atomic: stricter).
+//!
 //! Components are checked in parallel on `threads` threads, largest first. A single-partition
 //! component of plain produces, fetches, list_offsets and delete_records whose partition
 //! started empty uses [`partition_spec`]; any other uses the full model.
@@ -39,6 +46,7 @@
 
 pub mod model_spec;
 pub mod partition_spec;
+pub mod poll_read;
 pub mod search;
 
 use std::collections::{BTreeMap, HashMap};
@@ -51,6 +59,7 @@ use streamspec_model::{Model, Op, Reply, TopicConfig, TopicPartition};
 use crate::history::{History, Operation, Outcome};
 use model_spec::ModelSpec;
 use partition_spec::PartitionSpec;
+use poll_read::{Assignments, PartitionRead};
 use search::{search, Bounds, Entry, SearchOutcome, Spec};
 
 /// How much the check may spend.
@@ -430,53 +439,96 @@ fn decompose(history: &History, setup_len: usize, world: &World) -> (Vec<Compone
 }
 
 /// The search input for the ops of a component, each known only if it completed by
-/// `cutoff_ns` (an op still running at the cutoff is `info`: it may take effect later).
+/// `cutoff_ns` (an op still running at the cutoff is `info`: it may take effect later), with
+/// the partition read each entry stands for, if any: a known successful poll that
+/// [`poll_read::split`] can split is one entry per read, each after the one before.
 fn entries<'h>(
     history: &'h History,
     ids: &[usize],
     forced_info: &[bool],
     cutoff_ns: u64,
-) -> Vec<Entry<'h>> {
-    ids.iter()
-        .zip(forced_info)
-        .filter(|(&id, _)| history.ops[id].invoke_ns <= cutoff_ns)
-        .map(|(&id, &forced)| {
-            let o = &history.ops[id];
-            let deadline = o.effect_deadline_ns();
-            let known = !forced && deadline <= cutoff_ns;
-            Entry {
-                op: &o.op,
-                outcome: if known {
-                    o.outcome.clone()
-                } else {
-                    Outcome::Info
-                },
-                invoke_ns: o.invoke_ns,
-                deadline_ns: if known { deadline } else { u64::MAX },
+    assignments: &Assignments,
+) -> (Vec<Entry<'h>>, Vec<Option<PartitionRead>>) {
+    let mut input = Vec::with_capacity(ids.len());
+    let mut reads = Vec::with_capacity(ids.len());
+    for (&id, &forced) in ids.iter().zip(forced_info) {
+        let o = &history.ops[id];
+        if o.invoke_ns > cutoff_ns {
+            continue;
+        }
+        let deadline = o.effect_deadline_ns();
+        let known = !forced && deadline <= cutoff_ns;
+        if known {
+            if let Some(split) = poll_read::split(o, assignments) {
+                for (k, (read, records)) in split.into_iter().enumerate() {
+                    let outcome = Outcome::Ok(Reply::Polled {
+                        records: records
+                            .into_iter()
+                            .map(|record| streamspec_model::PolledRecord {
+                                topic: read.partition.topic.clone(),
+                                partition: read.partition.partition,
+                                record,
+                            })
+                            .collect(),
+                    });
+                    input.push(Entry {
+                        op: &o.op,
+                        outcome,
+                        invoke_ns: o.invoke_ns,
+                        deadline_ns: deadline,
+                        after: (k > 0).then(|| input.len() - 1),
+                    });
+                    reads.push(Some(read));
+                }
+                continue;
             }
-        })
-        .collect()
+        }
+        input.push(Entry {
+            op: &o.op,
+            outcome: if known {
+                o.outcome.clone()
+            } else {
+                Outcome::Info
+            },
+            invoke_ns: o.invoke_ns,
+            deadline_ns: if known { deadline } else { u64::MAX },
+            after: None,
+        });
+        reads.push(None);
+    }
+    (input, reads)
+}
+
+/// What every component's search shares.
+struct Context<'a> {
+    history: &'a History,
+    /// The model after setup.
+    base: &'a Model,
+    world: &'a World,
+    /// Members' assignments, to split polls into partition reads.
+    assignments: &'a Assignments,
+    bounds: &'a Bounds,
 }
 
 /// Runs the search on one component up to `cutoff_ns`.
-fn search_component(
-    history: &History,
-    component: &Component,
-    base: &Model,
-    world: &World,
-    cutoff_ns: u64,
-    bounds: &Bounds,
-) -> SearchOutcome {
-    let input = entries(history, &component.ops, &component.forced_info, cutoff_ns);
+fn search_component(context: &Context<'_>, component: &Component, cutoff_ns: u64) -> SearchOutcome {
+    let (input, reads) = entries(
+        context.history,
+        &component.ops,
+        &component.forced_info,
+        cutoff_ns,
+        context.assignments,
+    );
     let ops: Vec<&Op> = input.iter().map(|e| e.op).collect();
     match &component.compact {
         Some((partition, config)) => {
-            let mut spec = PartitionSpec::new(ops, *partition, config.clone(), world.now_ms);
-            search(&mut spec, &input, bounds)
+            let mut spec =
+                PartitionSpec::new(ops, *partition, config.clone(), context.world.now_ms);
+            search(&mut spec, &input, context.bounds)
         }
         None => {
-            let mut spec = ModelSpec::new(base.clone());
-            search(&mut spec, &input, bounds)
+            let mut spec = ModelSpec::with_reads(context.base.clone(), reads);
+            search(&mut spec, &input, context.bounds)
         }
     }
 }
@@ -485,13 +537,8 @@ fn search_component(
 /// completion time at which the history up to it cannot be linearized. Monotone: if the
 /// history up to `t` is not linearizable, neither is any longer one, because a linearization
 /// of the longer one, cut at `t`, would linearize the shorter (ops running at `t` are `info`).
-fn explain(
-    history: &History,
-    component: &Component,
-    base: &Model,
-    world: &World,
-    bounds: &Bounds,
-) -> Illegal {
+fn explain(context: &Context<'_>, component: &Component) -> Illegal {
+    let history = context.history;
     let mut cutoffs: Vec<u64> = component
         .ops
         .iter()
@@ -506,7 +553,7 @@ fn explain(
     let mut decided = true;
     while lo < hi {
         let mid = (lo + hi) / 2;
-        match search_component(history, component, base, world, cutoffs[mid], bounds) {
+        match search_component(context, component, cutoffs[mid]) {
             SearchOutcome::NotLinearizable => hi = mid,
             SearchOutcome::Linearizable => lo = mid + 1,
             SearchOutcome::Unknown(_) => {
@@ -583,6 +630,8 @@ pub fn check(history: &History, options: &Options) -> Report {
         elapsed: Duration::ZERO,
     };
     let all: Vec<usize> = (0..history.ops.len()).collect();
+    // One pass over the history; only polls use it (group components and the whole history).
+    let assignments = Assignments::of(history);
     let Some(setup_len) = setup_prefix(history) else {
         // Not decomposable: the whole history against the full model.
         let whole = Component {
@@ -593,13 +642,18 @@ pub fn check(history: &History, options: &Options) -> Report {
         };
         let world = World::after(&[]);
         let base = Model::new();
+        let context = Context {
+            history,
+            base: &base,
+            world: &world,
+            assignments: &assignments,
+            bounds: &bounds,
+        };
         report.components = 1;
-        report.verdict = match search_component(history, &whole, &base, &world, u64::MAX, &bounds) {
+        report.verdict = match search_component(&context, &whole, u64::MAX) {
             SearchOutcome::Linearizable => Verdict::Linearizable,
             SearchOutcome::Unknown(why) => Verdict::Unknown(format!("{}: {why}", whole.name)),
-            SearchOutcome::NotLinearizable => {
-                Verdict::Illegal(explain(history, &whole, &base, &world, &bounds))
-            }
+            SearchOutcome::NotLinearizable => Verdict::Illegal(explain(&context, &whole)),
         };
         report.elapsed = started.elapsed();
         return report;
@@ -648,6 +702,13 @@ pub fn check(history: &History, options: &Options) -> Report {
     components.sort_by_key(|c| std::cmp::Reverse(c.ops.len()));
     report.components = components.len();
     report.compact_components = components.iter().filter(|c| c.compact.is_some()).count();
+    let context = Context {
+        history,
+        base: &base,
+        world: &world,
+        assignments: &assignments,
+        bounds: &bounds,
+    };
     let next = AtomicUsize::new(0);
     let illegal: Mutex<Option<Illegal>> = Mutex::new(None);
     let unknown: Mutex<Vec<String>> = Mutex::new(Vec::new());
@@ -661,14 +722,14 @@ pub fn check(history: &History, options: &Options) -> Report {
                 if illegal.lock().expect("no checker thread panics").is_some() {
                     return;
                 }
-                match search_component(history, component, &base, &world, u64::MAX, &bounds) {
+                match search_component(&context, component, u64::MAX) {
                     SearchOutcome::Linearizable => {}
                     SearchOutcome::Unknown(why) => unknown
                         .lock()
                         .expect("no checker thread panics")
                         .push(format!("{}: {why}", component.name)),
                     SearchOutcome::NotLinearizable => {
-                        let found = explain(history, component, &base, &world, &bounds);
+                        let found = explain(&context, component);
                         let mut slot = illegal.lock().expect("no checker thread panics");
                         // Report the earliest culprit when several components fail.
                         let earlier = match (&*slot, found.culprit) {

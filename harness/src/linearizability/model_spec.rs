@@ -8,6 +8,10 @@
 //!   `old ..= eligible`: an `ok` is accepted when every advance it reports is within that range
 //!   and strictly forward, and the model then takes those log starts.
 //!
+//! - **Concurrent polls.** A successful poll whose assignment is known is checked as its
+//!   partition reads ([`super::poll_read`]): the search input then holds one entry per read,
+//!   and [`ModelSpec::with_reads`] says which entry is which read.
+//!
 //! For an op of unknown outcome (`info`) the model takes its own choice (round robin, eager
 //! retention). The model is `Clone + Eq + Hash`, so its states memoise directly; cloning is
 //! proportional to its records, so this spec serves the setup phase, group components and
@@ -15,6 +19,7 @@
 
 use streamspec_model::{Model, Op, Reply, TopicPartition};
 
+use super::poll_read::PartitionRead;
 use super::search::Spec;
 use crate::history::Outcome;
 
@@ -24,12 +29,52 @@ const RECORD_STATE_BYTES: usize = 96;
 /// The model, starting from a given state.
 pub struct ModelSpec {
     initial: Model,
+    /// By search entry id: the partition read the entry stands for, if it is one (its op is
+    /// then the poll and its outcome the records of that partition).
+    reads: Vec<Option<PartitionRead>>,
 }
 
 impl ModelSpec {
-    /// A spec whose initial state is `initial`.
+    /// A spec whose initial state is `initial`; every entry is a whole op.
     pub fn new(initial: Model) -> ModelSpec {
-        ModelSpec { initial }
+        ModelSpec {
+            initial,
+            reads: Vec::new(),
+        }
+    }
+
+    /// A spec whose initial state is `initial`, where entry `i` is the partition read
+    /// `reads[i]` when that is `Some`.
+    pub fn with_reads(initial: Model, reads: Vec<Option<PartitionRead>>) -> ModelSpec {
+        ModelSpec { initial, reads }
+    }
+}
+
+/// Runs one partition read of a poll on a copy of `state` and keeps it if it gives the
+/// observed records (an `ok` outcome carries them as a `polled` reply of that partition).
+fn partition_read(state: &Model, read: &PartitionRead, outcome: &Outcome) -> Option<Model> {
+    let mut next = state.clone();
+    let got = next.poll_partition(
+        &read.group,
+        &read.member,
+        read.generation,
+        &read.partition,
+        read.records_max,
+    );
+    match outcome {
+        Outcome::Info => Some(if got.is_ok() { next } else { state.clone() }),
+        Outcome::Ok(Reply::Polled { records }) => {
+            let got = got.ok()?;
+            let same = got.len() == records.len()
+                && got.iter().zip(records).all(|(g, r)| {
+                    *g == r.record
+                        && r.topic == read.partition.topic
+                        && r.partition == read.partition.partition
+                });
+            same.then_some(next)
+        }
+        // A read is only ever part of a successful poll.
+        Outcome::Ok(_) | Outcome::Fail(_) => None,
     }
 }
 
@@ -94,7 +139,10 @@ impl Spec for ModelSpec {
         self.initial.clone()
     }
 
-    fn step(&mut self, state: &Model, _id: usize, op: &Op, outcome: &Outcome) -> Option<Model> {
+    fn step(&mut self, state: &Model, id: usize, op: &Op, outcome: &Outcome) -> Option<Model> {
+        if let Some(read) = self.reads.get(id).and_then(Option::as_ref) {
+            return partition_read(state, read, outcome);
+        }
         match (op, outcome) {
             (Op::EnforceRetention, Outcome::Ok(reply)) => lazy_retention(state, reply),
             (Op::Produce { topic, .. }, Outcome::Ok(Reply::Produced { partition, .. }))

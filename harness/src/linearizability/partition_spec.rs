@@ -429,6 +429,7 @@ mod tests {
                 outcome: outcome.clone(),
                 invoke_ns: 10 * i as u64,
                 deadline_ns: 10 * i as u64 + if i % 3 == 0 { 15 } else { 5 },
+                after: None,
             })
             .collect();
         let bounds = Bounds {

@@ -67,6 +67,9 @@ pub struct Entry<'h> {
     pub invoke_ns: u64,
     /// After this it can no longer take effect.
     pub deadline_ns: u64,
+    /// The entry that must take effect before this one, if any (the previous partition read
+    /// of the same poll: its reads take effect in partition order).
+    pub after: Option<usize>,
 }
 
 /// What the search found.
@@ -249,6 +252,12 @@ pub fn search<S: Spec>(spec: &mut S, entries: &[Entry<'_>], bounds: &Bounds) -> 
         let i = (node / 2) as usize;
         if node % 2 == 0 {
             let entry = &entries[i];
+            // An entry waiting for its predecessor is no candidate yet. Whether it is depends
+            // only on the linearized set, which the memo key holds, so the memo stays sound.
+            if entry.after.is_some_and(|j| !linearized.contains(j)) {
+                node = list.next[node as usize];
+                continue;
+            }
             if let Some(next_state) = spec.step(&state, i, entry.op, &entry.outcome) {
                 linearized.insert(i);
                 if memo.insert(configuration_key(&linearized, &next_state)) {
@@ -339,6 +348,7 @@ mod tests {
             outcome,
             invoke_ns,
             deadline_ns,
+            after: None,
         }
     }
 

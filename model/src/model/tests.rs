@@ -1831,7 +1831,9 @@ fn a_partition_read_checks_generation_assignment_and_position_and_refusals_chang
     let (first, _) = joined(run(&mut model, join("g", "a", &["t"])));
     let (second, assignment) = joined(run(&mut model, join("g", "b", &["t"])));
     assert_eq!(assignment, [tp("t", 1)]);
-    let cases: [(&str, &str, i32, (&str, i32), ErrorCode); 6] = [
+    /// (group, member, generation, partition, the refusal).
+    type Case<'a> = (&'a str, &'a str, i32, (&'a str, i32), ErrorCode);
+    let cases: [Case<'_>; 6] = [
         ("", "a", second, ("t", 0), ErrorCode::InvalidGroupId),
         ("h", "a", second, ("t", 0), ErrorCode::UnknownMemberId),
         ("g", "x", second, ("t", 0), ErrorCode::UnknownMemberId),
