@@ -22,8 +22,8 @@ use streamspec_model::config::{
 };
 use streamspec_model::{
     Assignor, ErrorCode, MemberDescription, OffsetReset, OffsetSpec, Op, PartitionLogStart,
-    PolledRecord, ProducerBatch, Record, Reply, Ret, RetentionPolicy, StoredRecord,
-    TimestampType, TopicConfig,
+    PolledRecord, ProducerBatch, Record, Reply, Ret, RetentionPolicy, StoredRecord, TimestampType,
+    TopicConfig,
 };
 
 use crate::group::{Group, GroupTable, GroupView, Member};
@@ -140,7 +140,10 @@ fn check_records(records: &[Record], config: &TopicConfig) -> Result<(), ErrorCo
 }
 
 fn check_timestamps_and_size(records: &[Record], config: &TopicConfig) -> Result<(), ErrorCode> {
-    if records.iter().any(|r| r.timestamp_ms.is_some_and(|t| t < 0)) {
+    if records
+        .iter()
+        .any(|r| r.timestamp_ms.is_some_and(|t| t < 0))
+    {
         return Err(ErrorCode::InvalidRequest);
     }
     let batch_bytes: u64 = records.iter().map(Record::size_bytes).sum();
@@ -399,9 +402,7 @@ impl Engine {
             Some(_) => return Err(ErrorCode::UnknownTopicOrPartition),
             None => match &records[0].key {
                 Some(key) => kafka_partition(key.as_slice(), partitions),
-                None => {
-                    (topic.keyless_next.load(Ordering::Relaxed) % partitions as u64) as i32
-                }
+                None => (topic.keyless_next.load(Ordering::Relaxed) % partitions as u64) as i32,
             },
         };
         check_timestamps_and_size(records, &topic.config)?;
@@ -441,7 +442,8 @@ impl Engine {
             return Ok(reply(base_offset, now_ms));
         };
         let count = records.len() as i64;
-        if batch.base_sequence < 0 || i64::from(batch.base_sequence) + count - 1 > i64::from(i32::MAX)
+        if batch.base_sequence < 0
+            || i64::from(batch.base_sequence) + count - 1 > i64::from(i32::MAX)
         {
             return Err(ErrorCode::InvalidRequest);
         }
@@ -776,7 +778,9 @@ impl Engine {
         let group_assignor = if others > 0 { view.assignor } else { assignor };
         self.new_generation(&group, group_assignor, members, &guard);
         let view = group.view(&guard);
-        let index = view.member_index(member_id).expect("the joiner is a member");
+        let index = view
+            .member_index(member_id)
+            .expect("the joiner is a member");
         Ok(Reply::Joined {
             generation: view.generation,
             assignment: view.assignment_of(index),
@@ -1201,7 +1205,11 @@ impl PartitionHandle {
     }
 
     /// Records as the model returns them (a convenience for tests).
-    pub fn fetch_stored(&self, offset: i64, max_records: usize) -> Result<Vec<StoredRecord>, ErrorCode> {
+    pub fn fetch_stored(
+        &self,
+        offset: i64,
+        max_records: usize,
+    ) -> Result<Vec<StoredRecord>, ErrorCode> {
         let mut records = Vec::new();
         self.fetch_with(offset, max_records, |offset, view| {
             records.push(view.to_stored(offset))

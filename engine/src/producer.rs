@@ -232,17 +232,17 @@ impl ProducerStates {
         debug_assert!(id < PRODUCER_IDS_CAPACITY);
         let block = install(&self.blocks[id / PRODUCER_BLOCK_ENTRIES], guard, || {
             ProducerBlock {
-                entries: (0..PRODUCER_BLOCK_ENTRIES).map(|_| Atomic::null()).collect(),
+                entries: (0..PRODUCER_BLOCK_ENTRIES)
+                    .map(|_| Atomic::null())
+                    .collect(),
             }
         });
-        let entry = install(
-            &block.entries[id % PRODUCER_BLOCK_ENTRIES],
-            guard,
-            || ProducerEntry {
+        let entry = install(&block.entries[id % PRODUCER_BLOCK_ENTRIES], guard, || {
+            ProducerEntry {
                 claim: AtomicBool::new(false),
                 state: UnsafeCell::new(ProducerState::default()),
-            },
-        );
+            }
+        });
         let mut backoff = Backoff::default();
         while entry
             .claim

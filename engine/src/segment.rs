@@ -407,7 +407,12 @@ impl Segment {
     /// The caller reserved slot `index` and (when `Some`) the arena range
     /// `arena_start..arena_start + record.encoded_len()`; nobody reads them until the high
     /// watermark is published past this slot.
-    pub unsafe fn write_record(&self, index: usize, arena_start: Option<u32>, record: &RecordParts) {
+    pub unsafe fn write_record(
+        &self,
+        index: usize,
+        arena_start: Option<u32>,
+        record: &RecordParts,
+    ) {
         debug_assert!(index < self.slots.len());
         debug_assert!(record.timestamp_ms >= 0);
         let len = record.encoded_len();
