@@ -489,7 +489,9 @@ mod tests {
             }
             std::thread::yield_now();
         }
-        assert!(pooled.map(|s| log.pool.put(s)).is_some(), "a freed segment is pooled"
+        assert!(
+            pooled.map(|s| log.pool.put(s)).is_some(),
+            "a freed segment is pooled"
         );
         for chunk in refs.chunks(1000).take(8) {
             log.append(&TestValues(chunk)).unwrap();
