@@ -31,6 +31,12 @@ use crate::segment::{
 };
 use crate::sync::{Arc, AtomicI64, AtomicU64, Backoff, Ordering};
 
+/// A fresh segment's arena is the previous segment's demand plus 1/32 of it: enough that a
+/// steady workload fits (records that do not fit go out of line, costing 8 bytes more each),
+/// little enough that the slack stays near 3% of the payload (the 32-byte overhead budget is
+/// per record, so slack proportional to record size must stay small).
+pub const ARENA_MARGIN_DIVISOR: u64 = 32;
+
 /// Why an append was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AppendError {
@@ -76,7 +82,8 @@ pub struct Log {
     log_start: CachePadded<AtomicI64>,
     /// Segment numbers below this are unlinked (or being unlinked by their claimant).
     segments_unlinked_below: AtomicU64,
-    /// Arena bytes to give the next fresh segment: the last segment's demand plus 1/8.
+    /// Arena bytes to give the next fresh segment: the last segment's demand plus
+    /// 1/[`ARENA_MARGIN_DIVISOR`].
     arena_bytes_next: AtomicU64,
     directory: Directory,
     pool: Arc<SegmentPool>,
@@ -207,7 +214,7 @@ impl Log {
             {
                 let demand = previous.arena_demand_bytes() as u64;
                 self.arena_bytes_next
-                    .store(demand + demand / 8, Ordering::Relaxed);
+                    .store(demand + demand / ARENA_MARGIN_DIVISOR, Ordering::Relaxed);
             }
             let wanted = self.arena_bytes_next.load(Ordering::Relaxed) as usize;
             match self.pool.take() {
