@@ -356,20 +356,16 @@ impl Engine {
         for group in self.group_table(guard).groups.values() {
             let view = group.view(guard);
             if view.members.iter().any(|m| m.subscribes(topic)) {
-                self.new_generation(group, view.assignor, view.members.clone(), guard);
+                self.new_generation(group, view.members.clone(), guard);
             }
         }
     }
 
-    /// Publish generation + 1 of `group` with `members`. Call under the control mutex.
-    fn new_generation(
-        &self,
-        group: &Group,
-        assignor: Assignor,
-        members: Vec<Arc<Member>>,
-        guard: &Guard,
-    ) {
+    /// Publish generation + 1 of `group` with `members`, assigned by the group's assignor.
+    /// Call under the control mutex.
+    fn new_generation(&self, group: &Group, members: Vec<Arc<Member>>, guard: &Guard) {
         let generation = group.view(guard).generation + 1;
+        let assignor = group.assignor();
         let next = GroupView::build(generation, assignor, members, self.topic_table(guard));
         group.publish(next, guard);
     }
@@ -406,14 +402,16 @@ impl Engine {
             },
         };
         check_timestamps_and_size(records, &topic.config)?;
-        let reply = self.append_checked(topic, index, records, producer, &guard)?;
-        if keyless {
+        let (reply, appended) = self.append_checked(topic, index, records, producer, &guard)?;
+        if keyless && appended {
+            // The round-robin counter advances only when a batch it placed is appended.
             topic.keyless_next.fetch_add(1, Ordering::Relaxed);
         }
         Ok(reply)
     }
 
-    /// Steps 6 and 7 of produce, the earlier checks done.
+    /// Steps 6 and 7 of produce, the earlier checks done. Returns the reply and whether the
+    /// batch was appended (`false` for a duplicate).
     fn append_checked(
         &self,
         topic: &Topic,
@@ -421,7 +419,7 @@ impl Engine {
         records: &[Record],
         producer: Option<&ProducerBatch>,
         guard: &Guard,
-    ) -> Ret {
+    ) -> Result<(Reply, bool), ErrorCode> {
         let partition = &topic.partitions[index as usize];
         let log_append_time = topic.config.timestamp_type == TimestampType::LogAppendTime;
         let reply = |base_offset: i64, append_time_ms: i64| Reply::Produced {
@@ -439,7 +437,7 @@ impl Engine {
                     log_append_time,
                 })
                 .map_err(append_error)?;
-            return Ok(reply(base_offset, now_ms));
+            return Ok((reply(base_offset, now_ms), true));
         };
         let count = records.len() as i64;
         if batch.base_sequence < 0
@@ -452,7 +450,7 @@ impl Engine {
         let claimed = partition.producers.claim(batch.producer_id, guard);
         match claimed.check_sequence(batch.producer_epoch, batch.base_sequence, count as i32)? {
             SequenceVerdict::Duplicate(original) => {
-                Ok(reply(original.base_offset, original.append_time_ms))
+                Ok((reply(original.base_offset, original.append_time_ms), false))
             }
             SequenceVerdict::Append => {
                 let now_ms = self.clock.now_ms();
@@ -471,7 +469,7 @@ impl Engine {
                     base_offset,
                     append_time_ms: now_ms,
                 });
-                Ok(reply(base_offset, now_ms))
+                Ok((reply(base_offset, now_ms), true))
             }
         }
     }
@@ -651,7 +649,12 @@ impl Engine {
         }
         let _control = lock(&self.control);
         let guard = crossbeam_epoch::pin();
-        let now_ms = self.clock.now_ms.load(Ordering::Relaxed) + ms as i64;
+        let now_ms = self
+            .clock
+            .now_ms
+            .load(Ordering::Relaxed)
+            .checked_add(ms as i64)
+            .ok_or(ErrorCode::InvalidRequest)?;
         self.clock.now_ms.store(now_ms, Ordering::Release);
         for group in self.group_table(&guard).groups.values() {
             let view = group.view(&guard);
@@ -665,7 +668,7 @@ impl Engine {
                 .cloned()
                 .collect();
             if alive.len() != view.members.len() {
-                self.new_generation(group, view.assignor, alive, &guard);
+                self.new_generation(group, alive, &guard);
             }
         }
         Ok(Reply::Ack)
@@ -731,7 +734,7 @@ impl Engine {
         };
         let others = view.map_or(0, |v| v.members.len() - usize::from(known.is_some()));
         if let Some(view) = view {
-            if others > 0 && view.assignor != assignor {
+            if others > 0 && existing.as_ref().is_some_and(|g| g.assignor() != assignor) {
                 return Err(ErrorCode::InconsistentGroupProtocol);
             }
             if known.is_none() && view.members.len() >= GROUP_MEMBERS_MAX {
@@ -745,6 +748,9 @@ impl Engine {
             Some(group) => group,
             None => self.create_group(group_name, &guard)?,
         };
+        // The group's assignor becomes the joiner's (the same as the others', checked above;
+        // the only member may switch, which alone starts no generation).
+        group.set_assignor(assignor);
         let view = group.view(&guard);
         let unchanged = known.filter(|&i| view.members[i].topics == subscription);
         if let Some(index) = unchanged {
@@ -775,8 +781,7 @@ impl Engine {
             now_ms,
         )));
         members.sort_by(|a, b| a.id.cmp(&b.id));
-        let group_assignor = if others > 0 { view.assignor } else { assignor };
-        self.new_generation(&group, group_assignor, members, &guard);
+        self.new_generation(&group, members, &guard);
         let view = group.view(&guard);
         let index = view
             .member_index(member_id)
@@ -805,7 +810,7 @@ impl Engine {
             .filter(|m| m.id != member_id)
             .cloned()
             .collect();
-        self.new_generation(group, view.assignor, members, &guard);
+        self.new_generation(group, members, &guard);
         Ok(Reply::Ack)
     }
 

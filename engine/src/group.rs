@@ -243,7 +243,18 @@ pub struct Group {
     pub name: String,
     /// Its dense index (commit cells are indexed by it).
     pub index: usize,
+    /// The group's assignor (that of its members), as [`assignor_code`]; written under the
+    /// control mutex, by joins.
+    assignor_code: AtomicU32,
     view: Atomic<GroupView>,
+}
+
+/// `Assignor` as a number for an atomic.
+fn assignor_code(assignor: Assignor) -> u32 {
+    match assignor {
+        Assignor::Range => 0,
+        Assignor::RoundRobin => 1,
+    }
 }
 
 /// A commit admitted against a view: the view cannot be sealed until this is dropped.
@@ -270,8 +281,23 @@ impl Group {
         Group {
             name: name.to_owned(),
             index,
+            assignor_code: AtomicU32::new(assignor_code(Assignor::default())),
             view: Atomic::new(GroupView::empty()),
         }
+    }
+
+    /// The group's assignor.
+    pub fn assignor(&self) -> Assignor {
+        match self.assignor_code.load(Ordering::Acquire) {
+            0 => Assignor::Range,
+            _ => Assignor::RoundRobin,
+        }
+    }
+
+    /// Set the group's assignor (a join; under the control mutex).
+    pub fn set_assignor(&self, assignor: Assignor) {
+        self.assignor_code
+            .store(assignor_code(assignor), Ordering::Release);
     }
 
     /// The current view (following sealed views to their successors).

@@ -31,6 +31,9 @@ const PRODUCER_IDS_CAPACITY: usize = 4;
 const PRODUCER_BLOCK_ENTRIES: usize = 256;
 const PRODUCER_BLOCKS: usize = PRODUCER_IDS_CAPACITY.div_ceil(PRODUCER_BLOCK_ENTRIES);
 
+/// The epoch of a retired producer id: outside `i16`, so no batch's epoch ever equals it.
+const EPOCH_RETIRED: i32 = i32::MIN;
+
 /// The engine-wide issuer of producer ids and epochs.
 #[derive(Debug)]
 pub struct ProducerRegistry {
@@ -63,7 +66,8 @@ impl ProducerRegistry {
     /// `init_producer_id`: `(producer_id, producer_epoch)`. The caller validated the id.
     pub fn init(&self, transactional_id: Option<&str>) -> Result<(i64, i16), ErrorCode> {
         let mut transactional = lock(&self.transactional);
-        if let Some(id) = transactional_id.and_then(|t| transactional.get(t)).copied() {
+        let previous = transactional_id.and_then(|t| transactional.get(t)).copied();
+        if let Some(id) = previous {
             let epoch = self.epochs[id as usize].load(Ordering::Relaxed);
             if epoch < i32::from(i16::MAX) {
                 self.epochs[id as usize].store(epoch + 1, Ordering::Release);
@@ -73,6 +77,10 @@ impl ProducerRegistry {
         let id = self.issued_count.load(Ordering::Relaxed);
         if id as usize >= PRODUCERS_COUNT_MAX.min(PRODUCER_IDS_CAPACITY) {
             return Err(ErrorCode::PolicyViolation);
+        }
+        if let Some(exhausted) = previous {
+            // Its epochs are used up: retire it, so every batch naming it is fenced.
+            self.epochs[exhausted as usize].store(EPOCH_RETIRED, Ordering::Release);
         }
         self.epochs[id as usize].store(0, Ordering::Relaxed);
         self.issued_count.store(id + 1, Ordering::Release);
@@ -202,6 +210,10 @@ impl ClaimedProducer<'_> {
     /// Remember an appended batch.
     pub fn record(&self, batch: BatchRecord) {
         self.with_state(|state| {
+            if state.last.is_some_and(|(epoch, _)| epoch < batch.epoch) {
+                // A newer epoch first forgets the older epoch's batches.
+                state.batches.clear();
+            }
             state.last = Some((batch.epoch, batch.sequence_last));
             if state.batches.len() == PRODUCER_BATCHES_RETAINED {
                 state.batches.remove(0);
@@ -351,5 +363,11 @@ mod tests {
         assert_eq!(registry.check(-1, 0), Err(ErrorCode::UnknownProducerId));
         registry.epochs[1].store(i32::from(i16::MAX), Ordering::Relaxed);
         assert_eq!(registry.init(Some("tx")), Ok((2, 0)));
+        assert_eq!(
+            registry.check(1, i16::MAX),
+            Err(ErrorCode::InvalidProducerEpoch),
+            "an exhausted id is retired"
+        );
+        assert_eq!(registry.init(Some("tx")), Ok((2, 1)));
     }
 }
