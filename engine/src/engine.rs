@@ -679,7 +679,7 @@ impl Engine {
     }
 
     /// Create group `name` (which must not exist). Call under the control mutex.
-    fn create_group<'g>(&self, name: &str, guard: &'g Guard) -> Result<Arc<Group>, ErrorCode> {
+    fn create_group(&self, name: &str, guard: &Guard) -> Result<Arc<Group>, ErrorCode> {
         let table = self.group_table(guard);
         if table.groups.len() >= GROUPS_COUNT_MAX {
             return Err(ErrorCode::PolicyViolation);
@@ -1066,12 +1066,12 @@ impl Drop for Engine {
     fn drop(&mut self) {
         // SAFETY: `&mut self`: no other thread can reach the tables.
         let guard = unsafe { crossbeam_epoch::unprotected() };
-        for table in [&self.topics] {
-            let old = table.swap(crossbeam_epoch::Shared::null(), Ordering::Relaxed, guard);
-            if !old.is_null() {
-                // SAFETY: owned by the engine.
-                drop(unsafe { old.into_owned() });
-            }
+        let old = self
+            .topics
+            .swap(crossbeam_epoch::Shared::null(), Ordering::Relaxed, guard);
+        if !old.is_null() {
+            // SAFETY: owned by the engine.
+            drop(unsafe { old.into_owned() });
         }
         let old = self
             .groups

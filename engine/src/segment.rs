@@ -558,7 +558,7 @@ impl Segment {
     /// # Safety
     /// As [`Segment::record`].
     #[inline]
-    pub unsafe fn plain_value<'g>(&'g self, index: usize) -> Option<&'g [u8]> {
+    pub unsafe fn plain_value(&self, index: usize) -> Option<&[u8]> {
         // SAFETY: forwarded.
         let slot = unsafe { self.slot(index) };
         let meta = (slot.location >> 48) as u32;

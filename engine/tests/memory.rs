@@ -78,7 +78,7 @@ fn overhead_bytes_per_record(count: usize, make: impl Fn(usize) -> Record) -> f6
 /// out of line).
 #[test]
 fn engine_overhead_per_record_stays_within_32_bytes() {
-    let shapes: [(&str, usize, Box<dyn Fn(usize) -> Record>); 3] = [
+    let shapes: [(&str, usize, MakeRecord); 3] = [
         (
             "8-byte values",
             RECORDS_COUNT,
@@ -109,6 +109,9 @@ fn engine_overhead_per_record_stays_within_32_bytes() {
         assert!(overhead <= 32.0, "{name}: {overhead} bytes/record");
     }
 }
+
+/// Builds the `i`-th record of a shape.
+type MakeRecord = Box<dyn Fn(usize) -> Record>;
 
 /// Records measured for the small shapes (miri runs far fewer).
 const RECORDS_COUNT: usize = if cfg!(miri) { 5_000 } else { 1_000_000 };
