@@ -1115,6 +1115,17 @@ impl PartitionHandle {
         self.log().log_start_offset()
     }
 
+    /// Advance the log start to `offset` (`delete_records` without the name lookup); returns
+    /// the log start now.
+    pub fn delete_records(&self, offset: i64) -> Result<i64, ErrorCode> {
+        self.check_live()?;
+        let high_watermark = self.high_watermark();
+        if !(0..=high_watermark).contains(&offset) {
+            return Err(ErrorCode::OffsetOutOfRange);
+        }
+        Ok(self.log().advance_log_start(offset))
+    }
+
     /// Append keyless, headerless values stamped with the clock; returns the first offset.
     /// The same checks as produce (count, size) apply.
     pub fn append_values(&self, values: &[&[u8]]) -> Result<i64, ErrorCode> {

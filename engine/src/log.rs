@@ -174,10 +174,19 @@ impl Log {
                 let parts = batch.parts(i);
                 let len = parts.encoded_len();
                 let start = arena_next.filter(|_| len <= INLINE_RECORD_BYTES_MAX);
-                // SAFETY: slot `slot` of this segment is offset `offset + (slot - slot_first)`,
-                // inside the range reserved in step 1; the arena range comes from this
-                // batch's own reservation; nothing reads either before step 3 publishes.
-                unsafe { segment.write_record(slot, start, &parts) };
+                match (start, parts.key, parts.value) {
+                    (Some(start), None, Some(value)) if parts.headers.is_empty() => {
+                        // SAFETY: as below; the plain-value encoding is the value itself.
+                        unsafe {
+                            segment.write_plain_value(slot, start, parts.timestamp_ms, value)
+                        };
+                    }
+                    // SAFETY: slot `slot` of this segment is offset `offset + (slot -
+                    // slot_first)`, inside the range reserved in step 1; the arena range comes
+                    // from this batch's own reservation; nothing reads either before step 3
+                    // publishes.
+                    _ => unsafe { segment.write_record(slot, start, &parts, len) },
+                }
                 if let Some(start) = start {
                     arena_next = Some(start + len as u32);
                 }
@@ -218,16 +227,20 @@ impl Log {
             }
             let wanted = self.arena_bytes_next.load(Ordering::Relaxed) as usize;
             match self.pool.take() {
-                Some(mut segment)
-                    if segment.arena_capacity_bytes() >= wanted
-                        && segment.arena_capacity_bytes() <= 2 * wanted.max(ARENA_BYTES_MIN) =>
-                {
+                Some(mut segment) => {
+                    // The slots (64 KiB) are what recycling saves; an arena of the wrong size
+                    // is replaced rather than overflowing out of line or wasting memory.
+                    let capacity = segment.arena_capacity_bytes();
+                    if capacity < wanted || capacity > 2 * wanted.max(ARENA_BYTES_MIN) {
+                        segment.replace_arena(wanted);
+                    }
                     // SAFETY: pooled segments had their out-of-line records released
-                    // (`retire`), so there are no written slots left to release.
+                    // (`unlink_below`'s hand-back), so there are no written slots left to
+                    // release.
                     unsafe { segment.reset(0, base_offset) };
                     segment
                 }
-                _ => Box::new(Segment::new(base_offset, wanted)),
+                None => Box::new(Segment::new(base_offset, wanted)),
             }
         };
         self.directory
@@ -355,6 +368,9 @@ impl Log {
             }
             next += 1;
         }
+        // Hand the deferred hand-backs to the collector now, so freed segments reach the pool
+        // before the producer needs new ones (otherwise it would take ~128 pins).
+        guard.flush();
     }
 
     /// Block until the high watermark passes `offset` or `timeout` elapses (`None`: no

@@ -162,6 +162,7 @@ impl RecordParts<'_> {
     /// # Safety
     /// `dst` must be valid for `self.encoded_len()` writes and not read or written by any other
     /// thread until the record is published.
+    #[inline]
     unsafe fn encode_to(&self, dst: *mut u8) {
         let mut cursor = dst;
         let mut put = |bytes: &[u8]| {
@@ -392,6 +393,13 @@ impl Segment {
         self.arena_cursor_bytes.load(Ordering::Relaxed) as usize
     }
 
+    /// Give the segment a fresh arena of `arena_bytes` (clamped like [`Segment::new`]'s).
+    /// Takes `&mut self`: the caller owns it exclusively, unlinked.
+    pub fn replace_arena(&mut self, arena_bytes: usize) {
+        self.arena = Arena::new(arena_bytes.clamp(ARENA_BYTES_MIN, ARENA_BYTES_MAX));
+        self.arena_cursor_bytes = AtomicU64::new(0);
+    }
+
     /// Make a freed segment ready to be linked again at `base_offset`, freeing the out-of-line
     /// records of its old life. Takes `&mut self`: the caller owns it exclusively.
     ///
@@ -439,22 +447,64 @@ impl Segment {
         (end <= self.arena.capacity_bytes as u64).then_some(start as u32)
     }
 
-    /// Write one record into slot `index`, its bytes at arena position `arena_start` when
-    /// `Some` (inline) or in a fresh allocation when `None` or too large.
+    /// Write a keyless, headerless, non-null value of at most [`INLINE_RECORD_BYTES_MAX`]
+    /// bytes into slot `index` at arena position `arena_start`: the fan-out fast path, the
+    /// same encoding [`Segment::write_record`] produces for such a record.
+    ///
+    /// # Safety
+    /// As [`Segment::write_record`], with the arena range `arena_start..arena_start +
+    /// value.len()` reserved.
+    #[inline(always)]
+    pub unsafe fn write_plain_value(
+        &self,
+        index: usize,
+        arena_start: u32,
+        timestamp_ms: i64,
+        value: &[u8],
+    ) {
+        debug_assert!(index < self.slots.len());
+        debug_assert!(timestamp_ms >= 0 && value.len() <= INLINE_RECORD_BYTES_MAX);
+        debug_assert!(arena_start as usize + value.len() <= self.arena.capacity_bytes);
+        // SAFETY: the arena range is reserved by the caller and within the allocation
+        // (asserted above).
+        let dst = unsafe { self.arena.base.as_ptr().add(arena_start as usize) };
+        if let Ok(word) = <[u8; 8]>::try_from(value) {
+            // 8-byte values (the fan-out benchmark's) as one unaligned store, not a memcpy
+            // call.
+            // SAFETY: 8 reserved bytes at `dst`.
+            unsafe { dst.cast::<[u8; 8]>().write_unaligned(word) };
+        } else {
+            // SAFETY: `value.len()` reserved bytes at `dst`.
+            unsafe { std::ptr::copy_nonoverlapping(value.as_ptr(), dst, value.len()) };
+        }
+        let meta = u64::from(META_VALUE) << INLINE_KEY_LEN_BITS;
+        let slot = Slot {
+            timestamp_tagged: timestamp_ms,
+            location: u64::from(arena_start) | (value.len() as u64) << 32 | meta << 48,
+        };
+        // SAFETY: the caller reserved this slot: no other thread reads or writes it now.
+        self.slots[index].with_mut(|p| unsafe { *p = slot });
+    }
+
+    /// Write one record (of encoded length `len`) into slot `index`, its bytes at arena
+    /// position `arena_start` when `Some` (inline) or in a fresh allocation when `None` or too
+    /// large.
     ///
     /// # Safety
     /// The caller reserved slot `index` and (when `Some`) the arena range
     /// `arena_start..arena_start + record.encoded_len()`; nobody reads them until the high
     /// watermark is published past this slot.
+    #[inline]
     pub unsafe fn write_record(
         &self,
         index: usize,
         arena_start: Option<u32>,
         record: &RecordParts,
+        len: usize,
     ) {
         debug_assert!(index < self.slots.len());
         debug_assert!(record.timestamp_ms >= 0);
-        let len = record.encoded_len();
+        debug_assert_eq!(len, record.encoded_len());
         let key_len = record.key.map_or(0, <[u8]>::len);
         let flags = record.meta_flags();
         let slot = match arena_start {
@@ -658,7 +708,7 @@ mod tests {
             let parts = record_parts(record, 10 + index as i64);
             let start = segment.reserve_arena(parts.encoded_len());
             // SAFETY: slot `index` and its arena range are reserved by this test alone.
-            unsafe { segment.write_record(index, start, &parts) };
+            unsafe { segment.write_record(index, start, &parts, parts.encoded_len()) };
         }
         for (index, record) in records.iter().enumerate() {
             // SAFETY: written above, single-threaded.
@@ -691,7 +741,7 @@ mod tests {
         let start = segment.reserve_arena(parts.encoded_len());
         assert_eq!(start, None);
         // SAFETY: slot 0 reserved by this test alone.
-        unsafe { segment.write_record(0, start, &parts) };
+        unsafe { segment.write_record(0, start, &parts, parts.encoded_len()) };
         // SAFETY: written above.
         assert_eq!(unsafe { segment.record(0) }.value, Some(&b"late"[..]));
         assert_eq!(segment.out_of_line_count.load(Ordering::Relaxed), 1);
