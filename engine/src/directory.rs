@@ -18,8 +18,11 @@ use crate::segment::{Segment, SEGMENT_RECORDS};
 use crate::sync::Ordering;
 
 /// Segment pointers per directory block (8 KiB of pointers per block outside loom).
-#[cfg(not(loom))]
+#[cfg(not(any(loom, miri)))]
 pub const DIRECTORY_BLOCK_SEGMENTS: u64 = 1024;
+/// Under miri 4, so tests install and unlink whole blocks.
+#[cfg(all(miri, not(loom)))]
+pub const DIRECTORY_BLOCK_SEGMENTS: u64 = 4;
 /// See the non-loom value; tiny so a loom model crosses blocks.
 #[cfg(loom)]
 pub const DIRECTORY_BLOCK_SEGMENTS: u64 = 2;

@@ -454,7 +454,8 @@ mod tests {
         let log = Log::new();
         let mut expected = Vec::new();
         let mut next = 0u64;
-        for batch_len in [1usize, 7, 4095, 4097, 3, 9000] {
+        let segment = SEGMENT_RECORDS as usize;
+        for batch_len in [1, 7, segment - 1, segment + 1, 3, 2 * segment + 808] {
             let values: Vec<Vec<u8>> = (next..next + batch_len as u64).map(value).collect();
             let refs: Vec<&[u8]> = values.iter().map(Vec::as_slice).collect();
             assert_eq!(log.append(&TestValues(&refs)), Ok(next as i64));
@@ -490,7 +491,8 @@ mod tests {
         let total = 3 * SEGMENT_RECORDS;
         let values: Vec<Vec<u8>> = (0..total).map(value).collect();
         let refs: Vec<&[u8]> = values.iter().map(Vec::as_slice).collect();
-        for chunk in refs.chunks(1000) {
+        let chunk_len = SEGMENT_RECORDS as usize / 4 + 1;
+        for chunk in refs.chunks(chunk_len) {
             log.append(&TestValues(chunk)).unwrap();
         }
         let start = 2 * SEGMENT_RECORDS as i64 + 5;
@@ -501,22 +503,23 @@ mod tests {
             "the log start never moves back"
         );
         assert_eq!(read_values(&log, start - 1, 1), Err(OffsetOutOfRange));
-        // Other tests' threads may be pinned for a moment: flush until the collector ran the
-        // hand-back (bounded: 10 000 rounds).
+        // Other tests' threads pin and defer too: flush until the collector ran the hand-back
+        // (bounded: 5 s).
         let mut pooled = None;
-        for _ in 0..10_000 {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while std::time::Instant::now() < deadline {
             crossbeam_epoch::pin().flush();
             pooled = log.pool.take();
             if pooled.is_some() {
                 break;
             }
-            std::thread::yield_now();
+            std::thread::sleep(std::time::Duration::from_micros(100));
         }
         assert!(
             pooled.map(|s| log.pool.put(s)).is_some(),
             "a freed segment is pooled"
         );
-        for chunk in refs.chunks(1000).take(8) {
+        for chunk in refs.chunks(chunk_len).take(8) {
             log.append(&TestValues(chunk)).unwrap();
         }
         let read = read_values(&log, start, usize::MAX).unwrap();

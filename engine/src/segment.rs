@@ -36,11 +36,14 @@ use crate::sync::{AtomicU32, AtomicU64, Ordering, UnsafeCell};
 /// 4096 slots × 16 bytes = 64 KiB of slots: large enough that per-segment costs (allocation,
 /// directory entry, retention bookkeeping) vanish per record, small enough that retention frees
 /// memory in fine steps. Loom builds use 4 so a model crosses segment boundaries quickly.
-#[cfg(not(loom))]
+#[cfg(not(any(loom, miri)))]
 pub const SEGMENT_RECORDS: u64 = 4096;
 /// See the non-loom value.
 #[cfg(loom)]
 pub const SEGMENT_RECORDS: u64 = 4;
+/// Under miri (interpreted, ~1000x slower) 64, so tests cross segments and free them cheaply.
+#[cfg(all(miri, not(loom)))]
+pub const SEGMENT_RECORDS: u64 = 64;
 /// `log2(SEGMENT_RECORDS)`.
 pub const SEGMENT_RECORDS_SHIFT: u32 = SEGMENT_RECORDS.trailing_zeros();
 
