@@ -32,9 +32,11 @@ pub const DIRECTORY_BLOCKS: usize = 256;
 /// See the non-loom value.
 #[cfg(loom)]
 pub const DIRECTORY_BLOCKS: usize = 4;
-/// Most records a partition may retain at once: what the ring can address.
+/// Most records a partition may retain at once: what the ring can address, less two blocks
+/// (one because a window need not start at a block boundary, one so an append never needs a
+/// ring slot whose old block is still waiting to be unlinked by a retention in progress).
 pub const RETAINED_RECORDS_MAX: i64 =
-    (DIRECTORY_BLOCKS as u64 * DIRECTORY_BLOCK_SEGMENTS * SEGMENT_RECORDS) as i64;
+    ((DIRECTORY_BLOCKS as u64 - 2) * DIRECTORY_BLOCK_SEGMENTS * SEGMENT_RECORDS) as i64;
 
 struct Block {
     /// Which block this is (`segment number / DIRECTORY_BLOCK_SEGMENTS`); a ring slot may

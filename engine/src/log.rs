@@ -22,7 +22,7 @@
 use crossbeam_epoch::Guard;
 use crossbeam_utils::CachePadded;
 
-use crate::directory::{Directory, RETAINED_RECORDS_MAX};
+use crate::directory::{Directory, DirectoryFull, RETAINED_RECORDS_MAX};
 use crate::notify::Notify;
 use crate::recycle::SegmentPool;
 use crate::segment::{
@@ -159,7 +159,7 @@ impl Log {
         let mut index = 0usize;
         while offset < base + count {
             let segment_number = offset as u64 >> SEGMENT_RECORDS_SHIFT;
-            let segment = self.segment_for_write(segment_number, &guard)?;
+            let segment = self.segment_for_write(segment_number, &guard);
             let slot_first = (offset as u64 & (SEGMENT_RECORDS - 1)) as usize;
             let in_segment =
                 ((SEGMENT_RECORDS as usize - slot_first) as i64).min(base + count - offset);
@@ -205,13 +205,9 @@ impl Log {
         Ok(base)
     }
 
-    fn segment_for_write<'g>(
-        &self,
-        segment_number: u64,
-        guard: &'g Guard,
-    ) -> Result<&'g Segment, AppendError> {
+    fn segment_for_write<'g>(&self, segment_number: u64, guard: &'g Guard) -> &'g Segment {
         if let Some(segment) = self.directory.get(segment_number, guard) {
-            return Ok(segment);
+            return segment;
         }
         let base_offset = (segment_number * SEGMENT_RECORDS) as i64;
         let make = || {
@@ -243,9 +239,24 @@ impl Log {
                 None => Box::new(Segment::new(base_offset, wanted)),
             }
         };
-        self.directory
-            .get_or_install(segment_number, guard, make, |spare| self.pool.put(spare))
-            .map_err(|_| AppendError::LogFull)
+        let mut backoff = Backoff::default();
+        loop {
+            match self
+                .directory
+                .get_or_install(segment_number, guard, &make, |spare| self.pool.put(spare))
+            {
+                Ok(segment) => return segment,
+                Err(DirectoryFull) => {
+                    // The ring slot still holds a block wholly below the log start whose
+                    // unlinking lags (a retaining thread is between its log-start CAS and its
+                    // unlinks): help, then retry. `append`'s window check keeps two blocks of
+                    // margin, so this converges; the offsets are already reserved, so giving
+                    // up here would wedge the partition.
+                    self.unlink_below(self.log_start.load(Ordering::Acquire));
+                    backoff.snooze();
+                }
+            }
+        }
     }
 
     /// Read records from `offset`, calling `each(offset, record)` until it returns `false`,

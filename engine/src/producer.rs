@@ -18,7 +18,9 @@ use crossbeam_epoch::{Atomic, Guard, Owned, Shared};
 use streamspec_model::config::{PRODUCERS_COUNT_MAX, PRODUCER_BATCHES_RETAINED};
 use streamspec_model::ErrorCode;
 
-use crate::sync::{lock, AtomicBool, AtomicI32, AtomicI64, Backoff, Mutex, Ordering, UnsafeCell};
+use crate::sync::{
+    lock, AtomicBool, AtomicI32, AtomicI64, AtomicPtr, Backoff, Mutex, Ordering, UnsafeCell,
+};
 
 /// Producer ids the registry can hold epochs for: the model's limit (4 under loom).
 #[cfg(not(loom))]
@@ -39,8 +41,10 @@ const EPOCH_RETIRED: i32 = i32::MIN;
 pub struct ProducerRegistry {
     /// Ids issued so far; ids below it exist. Published with Release after the id's epoch.
     issued_count: AtomicI64,
-    /// Current epoch per id.
-    epochs: Box<[AtomicI32]>,
+    /// Current epoch per id, in lazily allocated chunks of [`PRODUCER_BLOCK_ENTRIES`] (an
+    /// engine that issues few ids pays for few). Chunks are installed under the
+    /// `transactional` mutex and never removed before drop.
+    epochs: EpochTable,
     /// Transactional id → producer id; only `init_producer_id` touches it.
     transactional: Mutex<HashMap<String, i64>>,
 }
@@ -56,9 +60,7 @@ impl ProducerRegistry {
     pub fn new() -> ProducerRegistry {
         ProducerRegistry {
             issued_count: AtomicI64::new(0),
-            epochs: (0..PRODUCER_IDS_CAPACITY)
-                .map(|_| AtomicI32::new(0))
-                .collect(),
+            epochs: EpochTable::new(),
             transactional: Mutex::new(HashMap::new()),
         }
     }
@@ -68,9 +70,16 @@ impl ProducerRegistry {
         let mut transactional = lock(&self.transactional);
         let previous = transactional_id.and_then(|t| transactional.get(t)).copied();
         if let Some(id) = previous {
-            let epoch = self.epochs[id as usize].load(Ordering::Relaxed);
+            let epoch = self
+                .epochs
+                .get(id)
+                .expect("an issued id has an epoch")
+                .load(Ordering::Relaxed);
             if epoch < i32::from(i16::MAX) {
-                self.epochs[id as usize].store(epoch + 1, Ordering::Release);
+                self.epochs
+                    .get(id)
+                    .expect("an issued id has an epoch")
+                    .store(epoch + 1, Ordering::Release);
                 return Ok((id, (epoch + 1) as i16));
             }
         }
@@ -80,9 +89,12 @@ impl ProducerRegistry {
         }
         if let Some(exhausted) = previous {
             // Its epochs are used up: retire it, so every batch naming it is fenced.
-            self.epochs[exhausted as usize].store(EPOCH_RETIRED, Ordering::Release);
+            self.epochs
+                .get(exhausted)
+                .expect("an issued id has an epoch")
+                .store(EPOCH_RETIRED, Ordering::Release);
         }
-        self.epochs[id as usize].store(0, Ordering::Relaxed);
+        self.epochs.get_or_install(id).store(0, Ordering::Relaxed);
         self.issued_count.store(id + 1, Ordering::Release);
         if let Some(t) = transactional_id {
             transactional.insert(t.to_owned(), id);
@@ -95,11 +107,77 @@ impl ProducerRegistry {
         if producer_id < 0 || producer_id >= self.issued_count.load(Ordering::Acquire) {
             return Err(ErrorCode::UnknownProducerId);
         }
-        let current = self.epochs[producer_id as usize].load(Ordering::Acquire);
+        let Some(current) = self.epochs.get(producer_id) else {
+            return Err(ErrorCode::UnknownProducerId);
+        };
+        let current = current.load(Ordering::Acquire);
         if current != i32::from(producer_epoch) {
             return Err(ErrorCode::InvalidProducerEpoch);
         }
         Ok(())
+    }
+}
+
+/// Epochs by producer id: a fixed top level of pointers to lazily allocated chunks.
+struct EpochTable {
+    chunks: Box<[AtomicPtr<EpochChunk>]>,
+}
+
+struct EpochChunk {
+    epochs: [AtomicI32; PRODUCER_BLOCK_ENTRIES],
+}
+
+impl std::fmt::Debug for EpochTable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EpochTable").finish_non_exhaustive()
+    }
+}
+
+impl EpochTable {
+    fn new() -> EpochTable {
+        EpochTable {
+            chunks: (0..PRODUCER_BLOCKS)
+                .map(|_| AtomicPtr::new(std::ptr::null_mut()))
+                .collect(),
+        }
+    }
+
+    /// The epoch cell of `id`, if its chunk exists.
+    fn get(&self, id: i64) -> Option<&AtomicI32> {
+        let id = usize::try_from(id).ok()?;
+        let chunk = self
+            .chunks
+            .get(id / PRODUCER_BLOCK_ENTRIES)?
+            .load(Ordering::Acquire);
+        // SAFETY: a non-null chunk pointer came from `Box::into_raw` in `get_or_install` and is
+        // freed only by `drop`, which has `&mut self`.
+        let chunk = unsafe { chunk.as_ref() }?;
+        Some(&chunk.epochs[id % PRODUCER_BLOCK_ENTRIES])
+    }
+
+    /// The epoch cell of `id`, installing its chunk. Called under the registry's mutex, so
+    /// installs never race.
+    fn get_or_install(&self, id: i64) -> &AtomicI32 {
+        let slot = &self.chunks[id as usize / PRODUCER_BLOCK_ENTRIES];
+        if slot.load(Ordering::Acquire).is_null() {
+            let chunk = Box::new(EpochChunk {
+                epochs: std::array::from_fn(|_| AtomicI32::new(0)),
+            });
+            slot.store(Box::into_raw(chunk), Ordering::Release);
+        }
+        self.get(id).expect("installed above")
+    }
+}
+
+impl Drop for EpochTable {
+    fn drop(&mut self) {
+        for slot in self.chunks.iter() {
+            let chunk = slot.swap(std::ptr::null_mut(), Ordering::Relaxed);
+            if !chunk.is_null() {
+                // SAFETY: from `Box::into_raw`, freed once, here, with exclusive access.
+                drop(unsafe { Box::from_raw(chunk) });
+            }
+        }
     }
 }
 
@@ -361,7 +439,11 @@ mod tests {
         assert_eq!(registry.check(1, 0), Err(ErrorCode::InvalidProducerEpoch));
         assert_eq!(registry.check(1, 1), Ok(()));
         assert_eq!(registry.check(-1, 0), Err(ErrorCode::UnknownProducerId));
-        registry.epochs[1].store(i32::from(i16::MAX), Ordering::Relaxed);
+        registry
+            .epochs
+            .get(1)
+            .unwrap()
+            .store(i32::from(i16::MAX), Ordering::Relaxed);
         assert_eq!(registry.init(Some("tx")), Ok((2, 0)));
         assert_eq!(
             registry.check(1, i16::MAX),
