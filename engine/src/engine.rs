@@ -26,7 +26,7 @@ use streamspec_model::{
     TopicConfig,
 };
 
-use crate::group::{Group, GroupTable, GroupView, Member};
+use crate::group::{AssignedPartition, Group, GroupTable, GroupView, Member};
 use crate::log::{AppendBatch, AppendError, Log, OffsetOutOfRange};
 use crate::offsets::Committed;
 use crate::partitioner::kafka_partition;
@@ -932,6 +932,11 @@ impl Engine {
         })
     }
 
+    /// `poll` as docs/model.md states it for concurrent polls: the whole poll's checks, then
+    /// one read per assigned partition ([`Engine::poll_partition`]), each linearized at its
+    /// own high-watermark load and each re-checking the generation after that load. A poll
+    /// that fails part-way (the generation ended, or a position became unresolvable) undoes
+    /// the positions it stored, so it has no effect.
     fn poll(&self, group_name: &str, member_id: &str, generation: i32, max_records: u32) -> Ret {
         if !id_is_legal(group_name) {
             return Err(ErrorCode::InvalidGroupId);
@@ -953,49 +958,32 @@ impl Engine {
         let assigned = &view.assignments[index];
 
         // Step 4: every position first, so a `no_offset_for_partition` changes nothing.
-        let resolve = |assigned: &crate::group::AssignedPartition| -> Result<i64, ErrorCode> {
-            let partition = &assigned.topic.partitions[assigned.partition as usize];
-            let (log_start, high_watermark) = partition.log.bounds();
-            let stored = assigned.position.load(Ordering::Acquire);
-            let position = if stored >= 0 {
-                Some(stored)
-            } else {
-                partition.commits.get(group.index, &guard).map(|c| c.offset)
-            };
-            match position {
-                Some(p) if (log_start..=high_watermark).contains(&p) => Ok(p),
-                _ => match reset {
-                    OffsetReset::Earliest => Ok(log_start),
-                    OffsetReset::Latest => Ok(high_watermark),
-                    OffsetReset::None => Err(ErrorCode::NoOffsetForPartition),
-                },
-            }
-        };
-        let positions = assigned
-            .iter()
-            .map(resolve)
-            .collect::<Result<Vec<i64>, ErrorCode>>()?;
+        for partition in assigned {
+            poll_start(group.index, partition, reset, &guard)?;
+        }
 
-        // Step 5: read in assignment order until `max_records` in all.
+        // Step 5: the per-partition reads, in assignment order, until `max_records` in all.
         let mut records = Vec::new();
-        let mut budget = max_records as usize;
-        for (assigned, mut position) in assigned.iter().zip(positions) {
-            let log = &assigned.topic.partitions[assigned.partition as usize].log;
-            if budget > 0 {
-                let read = log.read_views(position, budget, &guard, |offset, view| {
-                    records.push(PolledRecord {
-                        topic: assigned.topic.name.clone(),
-                        partition: assigned.partition,
-                        record: view.to_stored(offset),
-                    });
-                    true
-                });
-                if let Ok(summary) = read {
-                    budget -= summary.count;
-                    position += summary.count as i64;
+        let mut stored: Vec<(&AssignedPartition, Option<i64>, i64)> = Vec::new();
+        for partition in assigned {
+            let records_max = max_records as usize - records.len();
+            match poll_partition(
+                group.index,
+                view,
+                partition,
+                reset,
+                records_max,
+                &mut records,
+                &guard,
+            ) {
+                Ok((loaded, position)) => stored.push((partition, loaded, position)),
+                Err(code) => {
+                    for (partition, loaded, position) in stored.into_iter().rev() {
+                        partition.restore_position(position, loaded);
+                    }
+                    return Err(code);
                 }
             }
-            assigned.position.store(position, Ordering::Release);
         }
         member
             .last_seen_ms
@@ -1045,6 +1033,114 @@ impl Engine {
             index: partition as usize,
             clock: self.clock.clone(),
         })
+    }
+}
+
+/// Where a poll's read of `assigned` starts, as loaded at one instant: the high-watermark
+/// load, the read's linearization point.
+struct PollStart {
+    /// The stored position as loaded (what [`AssignedPartition::store_position`] expects).
+    loaded: Option<i64>,
+    /// The position the read starts at (stored, else committed, else the reset policy).
+    position: i64,
+    /// The high watermark at the linearization point.
+    high_watermark: i64,
+}
+
+/// Resolve the start of a read of `assigned` (docs/model.md, "Poll", step 4). Without a
+/// stored position the committed offset is loaded before and after the high watermark; the
+/// two loads must see the same cell (a pinned guard keeps a replaced cell's address from
+/// being reused, so equal means unchanged), or the resolution runs again. Each rerun means a
+/// commit to this partition landed meanwhile, so the loop is lock-free.
+fn poll_start(
+    group_index: usize,
+    assigned: &AssignedPartition,
+    reset: OffsetReset,
+    guard: &Guard,
+) -> Result<PollStart, ErrorCode> {
+    let partition = &assigned.topic.partitions[assigned.partition as usize];
+    loop {
+        let loaded = assigned.stored_position();
+        let committed = match loaded {
+            Some(_) => None,
+            None => partition.commits.get(group_index, guard),
+        };
+        let (log_start, high_watermark) = partition.log.bounds();
+        if loaded.is_none() {
+            let again = partition.commits.get(group_index, guard);
+            if !std::ptr::eq(
+                committed.map_or(std::ptr::null(), |c| c as *const Committed),
+                again.map_or(std::ptr::null(), |c| c as *const Committed),
+            ) {
+                continue;
+            }
+        }
+        // `log_start` was loaded just before the high watermark; if it moved in between, the
+        // position may lie below the log start at the linearization point, which the read
+        // detects (it checks against a later log start) and answers by resolving again.
+        let candidate = loaded.or(committed.map(|c| c.offset));
+        let position = match candidate {
+            Some(p) if (log_start..=high_watermark).contains(&p) => p,
+            _ => match reset {
+                OffsetReset::Earliest => log_start,
+                OffsetReset::Latest => high_watermark,
+                OffsetReset::None => return Err(ErrorCode::NoOffsetForPartition),
+            },
+        };
+        return Ok(PollStart {
+            loaded,
+            position,
+            high_watermark,
+        });
+    }
+}
+
+/// One partition's read of a poll (`Model::poll_partition`): resolve the start (loading the
+/// high watermark), then check that `view` is still current — generations only grow, so it
+/// was current at the load — then copy at most `records_max` records below that high
+/// watermark into `records` and store the position past them in `view`'s own cell. Returns
+/// the position as loaded and as stored, for the poll to undo if it fails later.
+///
+/// The read runs again when retention overtook the position after the load (the copy found
+/// the log start past it) or an overlapping poll of the member moved the position first;
+/// each rerun means another op took effect, so the loop is lock-free.
+fn poll_partition(
+    group_index: usize,
+    view: &GroupView,
+    assigned: &AssignedPartition,
+    reset: OffsetReset,
+    records_max: usize,
+    records: &mut Vec<PolledRecord>,
+    guard: &Guard,
+) -> Result<(Option<i64>, i64), ErrorCode> {
+    let log = &assigned.topic.partitions[assigned.partition as usize].log;
+    loop {
+        let start = poll_start(group_index, assigned, reset, guard);
+        // After the high-watermark load: still current now ⇒ current at the load.
+        if !view.is_current() {
+            return Err(ErrorCode::RebalanceInProgress);
+        }
+        let start = start?;
+        debug_assert!(start.position <= start.high_watermark);
+        let take = records_max.min((start.high_watermark - start.position) as usize);
+        let mark = records.len();
+        let read = log.read_views(start.position, take, guard, |offset, record| {
+            records.push(PolledRecord {
+                topic: assigned.topic.name.clone(),
+                partition: assigned.partition,
+                record: record.to_stored(offset),
+            });
+            true
+        });
+        if !matches!(read, Ok(summary) if summary.count == take) {
+            records.truncate(mark);
+            continue;
+        }
+        let position = start.position + take as i64;
+        if assigned.store_position(start.loaded, position) {
+            return Ok((start.loaded, position));
+        }
+        records.truncate(mark);
     }
 }
 
@@ -1231,5 +1327,304 @@ impl PartitionHandle {
             records.push(view.to_stored(offset))
         })?;
         Ok(records)
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use crate::log::TestValues;
+
+    fn member(id: &str) -> Arc<Member> {
+        Arc::new(Member::new(
+            id,
+            vec!["t".into()],
+            10_000,
+            OffsetReset::Earliest,
+            0,
+        ))
+    }
+
+    /// Goal: a partition read re-checks its generation after loading the high watermark, and
+    /// a read in a generation that ended gives nothing and stores nothing; positions of a new
+    /// generation start fresh. Method: take generation 1's view, publish generation 2,
+    /// produce, then read through the old view; then read through the new one.
+    #[test]
+    fn a_read_in_an_ended_generation_is_refused_and_stores_nothing() {
+        let mut table = TopicTable::default();
+        let topic = Arc::new(Topic::new("t", 1, TopicConfig::default()));
+        table.topics.insert("t".into(), topic.clone());
+        let group = Group::new("g", 0);
+        let guard = crossbeam_epoch::pin();
+        group.publish(
+            GroupView::build(1, Assignor::Range, vec![member("a")], &table),
+            &guard,
+        );
+        let old = group.view(&guard);
+        let mut records = Vec::new();
+        let read = poll_partition(
+            0,
+            old,
+            &old.assignments[0][0],
+            OffsetReset::Earliest,
+            10,
+            &mut records,
+            &guard,
+        );
+        assert_eq!(read, Ok((None, 0)), "an empty partition: position 0 stored");
+        assert_eq!(old.assignments[0][0].stored_position(), Some(0));
+
+        group.publish(
+            GroupView::build(2, Assignor::Range, vec![member("a")], &table),
+            &guard,
+        );
+        topic.partitions[0]
+            .log
+            .append(&TestValues(&[b"after"]))
+            .unwrap();
+        let read = poll_partition(
+            0,
+            old,
+            &old.assignments[0][0],
+            OffsetReset::Earliest,
+            10,
+            &mut records,
+            &guard,
+        );
+        assert_eq!(read, Err(ErrorCode::RebalanceInProgress));
+        assert!(
+            records.is_empty(),
+            "nothing from after the generation ended"
+        );
+        assert_eq!(
+            old.assignments[0][0].stored_position(),
+            Some(0),
+            "unchanged"
+        );
+
+        let new = group.view(&guard);
+        assert_eq!(new.generation, 2);
+        assert_eq!(
+            new.assignments[0][0].stored_position(),
+            None,
+            "a fresh table"
+        );
+        let read = poll_partition(
+            0,
+            new,
+            &new.assignments[0][0],
+            OffsetReset::Earliest,
+            10,
+            &mut records,
+            &guard,
+        );
+        assert_eq!(read, Ok((None, 1)));
+        assert_eq!(records.len(), 1);
+    }
+
+    /// Goal: a read stores its position only over the value it started from, and a failed
+    /// poll's undo restores it only if nothing moved it since. Method: the cell's three cases.
+    #[test]
+    fn positions_move_only_from_what_a_read_loaded() {
+        let mut table = TopicTable::default();
+        table.topics.insert(
+            "t".into(),
+            Arc::new(Topic::new("t", 1, TopicConfig::default())),
+        );
+        let view = GroupView::build(1, Assignor::Range, vec![member("a")], &table);
+        let cell = &view.assignments[0][0];
+        assert!(cell.store_position(None, 3));
+        assert!(!cell.store_position(None, 5), "another read moved it first");
+        assert!(!cell.store_position(Some(2), 5));
+        assert!(cell.store_position(Some(3), 5));
+        cell.restore_position(5, Some(3));
+        assert_eq!(cell.stored_position(), Some(3), "undone");
+        cell.restore_position(5, Some(1));
+        assert_eq!(cell.stored_position(), Some(3), "moved since: left alone");
+    }
+
+    /// Goal: the poll as a whole follows the per-partition composition and a poll of a
+    /// generation that ended is refused without effect. Method: through `apply`: two
+    /// partitions, a poll, a rejoin of a second member (generation 2), the stale poll, then
+    /// the new generation's poll starting from the committed offset.
+    #[test]
+    fn a_poll_after_its_generation_ended_has_no_effect() {
+        let engine = Engine::new();
+        let ok = |op: Op| engine.apply(&op).unwrap();
+        ok(Op::CreateTopic {
+            topic: "t".into(),
+            partitions: 2,
+            config: TopicConfig::default(),
+        });
+        for partition in [0, 1] {
+            ok(Op::Produce {
+                topic: "t".into(),
+                partition: Some(partition),
+                records: vec![Record::value("x"), Record::value("y")],
+                producer: None,
+            });
+        }
+        let join = |member: &str| Op::JoinGroup {
+            group: "g".into(),
+            member: member.into(),
+            topics: vec!["t".into()],
+            assignor: Assignor::Range,
+            session_timeout_ms: 10_000,
+            auto_offset_reset: OffsetReset::Earliest,
+        };
+        let poll = |generation: i32, max_records: u32| Op::Poll {
+            group: "g".into(),
+            member: "b".into(),
+            generation,
+            max_records,
+        };
+        ok(join("b"));
+        let Reply::Polled { records } = ok(poll(1, 3)) else {
+            panic!("not polled")
+        };
+        assert_eq!(records.len(), 3, "t-0: 0, 1; t-1: 0");
+        ok(join("a")); // generation 2: "a" takes t-0, "b" t-1
+        assert_eq!(
+            engine.apply(&poll(1, 10)),
+            Err(ErrorCode::RebalanceInProgress)
+        );
+        let Reply::Polled { records } = ok(poll(2, 10)) else {
+            panic!("not polled")
+        };
+        let offsets: Vec<(i32, i64)> = records
+            .iter()
+            .map(|r| (r.partition, r.record.offset))
+            .collect();
+        assert_eq!(offsets, [(1, 0), (1, 1)], "no commit: from the start again");
+    }
+}
+
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use super::*;
+    use crate::log::TestValues;
+
+    /// A group whose member `a` owns the one partition of topic `t` in generation 1.
+    fn group_at_generation_1() -> (Arc<Group>, TopicTable) {
+        let mut table = TopicTable::default();
+        table.topics.insert(
+            "t".into(),
+            Arc::new(Topic::new("t", 1, TopicConfig::default())),
+        );
+        let group = Arc::new(Group::new("g", 0));
+        let guard = crossbeam_epoch::pin();
+        group.publish(
+            GroupView::build(1, Assignor::Range, vec![member()], &table),
+            &guard,
+        );
+        (group, table)
+    }
+
+    fn member() -> Arc<Member> {
+        Arc::new(Member::new(
+            "a",
+            vec!["t".into()],
+            10_000,
+            OffsetReset::Earliest,
+            0,
+        ))
+    }
+
+    /// A generation-1 read of the partition: the engine's `poll_partition` when `fenced`, else
+    /// the planted bug (check the generation once, read whatever is there, store the position
+    /// in whichever view is current when it stores). Returns the offsets it gave.
+    fn poll_generation_1(group: &Group, fenced: bool) -> Result<Vec<i64>, ErrorCode> {
+        let guard = crossbeam_epoch::pin();
+        let view = group.view(&guard);
+        view.check_generation(1)?;
+        let mut records = Vec::new();
+        if fenced {
+            poll_partition(
+                group.index,
+                view,
+                &view.assignments[0][0],
+                OffsetReset::Earliest,
+                10,
+                &mut records,
+                &guard,
+            )?;
+        } else {
+            let assigned = &view.assignments[0][0];
+            let log = &assigned.topic.partitions[0].log;
+            let summary = log
+                .read_views(0, 10, &guard, |offset, record| {
+                    records.push(PolledRecord {
+                        topic: "t".into(),
+                        partition: 0,
+                        record: record.to_stored(offset),
+                    });
+                    true
+                })
+                .expect("offset 0 is in range");
+            let now = group.view(&guard);
+            now.assignments[0][0]
+                .position
+                .store(summary.count as i64, Ordering::Release);
+        }
+        Ok(records.iter().map(|r| r.record.offset).collect())
+    }
+
+    /// Runs the race under loom: a generation-1 poll against a rebalance to generation 2
+    /// followed by a produce. Returns how many explored interleavings let the stale poll
+    /// return the record produced after its generation ended, and how many let its position
+    /// show up in generation 2 (counted outside the model, as in group.rs).
+    fn race(fenced: bool) -> (usize, usize) {
+        let counts = std::sync::Arc::new(std::sync::Mutex::new((0usize, 0usize)));
+        let counter = counts.clone();
+        loom::model(move || {
+            let (group, table) = group_at_generation_1();
+            let poll = {
+                let group = group.clone();
+                loom::thread::spawn(move || poll_generation_1(&group, fenced))
+            };
+            {
+                let guard = crossbeam_epoch::pin();
+                group.publish(
+                    GroupView::build(2, Assignor::Range, vec![member()], &table),
+                    &guard,
+                );
+            }
+            let topic = table.topics["t"].clone();
+            topic.partitions[0]
+                .log
+                .append(&TestValues(&[b"after"]))
+                .unwrap();
+            let polled = poll.join().unwrap();
+            let guard = crossbeam_epoch::pin();
+            let now = group.view(&guard);
+            assert_eq!(now.generation, 2);
+            let mut counts = counter.lock().unwrap();
+            if polled.is_ok_and(|offsets| !offsets.is_empty()) {
+                counts.0 += 1;
+            }
+            if now.assignments[0][0].stored_position().is_some() {
+                counts.1 += 1;
+            }
+        });
+        let counts = *counts.lock().unwrap();
+        counts
+    }
+
+    /// Goal: the engine's first `streamspec check` finding cannot happen: a poll of a
+    /// generation never returns a record produced after that generation ended, and never
+    /// moves a position of the next generation. Method: loom explores a generation-1 read
+    /// racing the publish of generation 2 and a produce after it.
+    #[test]
+    fn stale_poll_never_reads_past_or_writes_into_the_next_generation() {
+        assert_eq!(race(true), (0, 0));
+    }
+
+    /// Goal: the test above can fail. Method: the same race with the planted bug (check the
+    /// generation once, store into the current view): loom must find both failures.
+    #[test]
+    fn unfenced_poll_reads_past_and_writes_into_the_next_generation() {
+        let (read_past, wrote_into) = race(false);
+        assert!(read_past > 0, "the stale read went unnoticed");
+        assert!(wrote_into > 0, "the stale position write went unnoticed");
     }
 }

@@ -17,6 +17,15 @@
 //!
 //! Unsealed ⇔ current, so every check made against an unsealed view is made against the
 //! current generation. The loom test `commit_against_rebalance_never_lands_a_zombie` checks it.
+//!
+//! **Polls** (docs/model.md, "Poll", concurrent polls) need no admission: a poll is a
+//! sequence of per-partition reads, each linearized at its high-watermark load, and each
+//! re-checks [`GroupView::is_current`] *after* that load. Generations only grow, so a view
+//! still current after the load was current at it: a read that passes never returns a record
+//! produced after its generation ended. Positions live in the view's own
+//! [`AssignedPartition::position`] cells, so a new generation starts with fresh ones and a
+//! stale poll that stores a position after the seal writes into a view nobody polls any more.
+//! The loom test `stale_poll_never_reads_past_or_writes_into_the_next_generation` checks both.
 
 use std::collections::BTreeMap;
 
@@ -99,8 +108,47 @@ pub struct AssignedPartition {
     pub topic: Arc<Topic>,
     /// The partition.
     pub partition: i32,
-    /// The stored position, `-1` when none (every new generation starts with none).
+    /// The stored position, [`POSITION_NONE`] when none (every new generation starts with
+    /// none). Only polls of the view's generation write it, through
+    /// [`AssignedPartition::store_position`].
     pub position: AtomicI64,
+}
+
+/// [`AssignedPartition::position`] when no position is stored.
+pub const POSITION_NONE: i64 = -1;
+
+impl AssignedPartition {
+    /// The stored position, if any.
+    pub fn stored_position(&self) -> Option<i64> {
+        let position = self.position.load(Ordering::Acquire);
+        (position != POSITION_NONE).then_some(position)
+    }
+
+    /// Store `position` if the cell still holds `loaded` (what the read started from): a read
+    /// is one atomic step on its partition's position even when polls of one member overlap.
+    /// `false` means another read moved it first; the caller reads again.
+    pub fn store_position(&self, loaded: Option<i64>, position: i64) -> bool {
+        debug_assert!(position >= 0, "a stored position is an offset");
+        self.position
+            .compare_exchange(
+                loaded.unwrap_or(POSITION_NONE),
+                position,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
+            .is_ok()
+    }
+
+    /// Undo a [`AssignedPartition::store_position`] of a poll that then failed (a failed
+    /// poll has no effect), unless another read has moved the position since.
+    pub fn restore_position(&self, stored: i64, loaded: Option<i64>) {
+        let _ = self.position.compare_exchange(
+            stored,
+            loaded.unwrap_or(POSITION_NONE),
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        );
+    }
 }
 
 /// One generation of a group. See the module docs.
@@ -142,7 +190,7 @@ impl GroupView {
                     .map(|(topic, partition)| AssignedPartition {
                         topic,
                         partition,
-                        position: AtomicI64::new(-1),
+                        position: AtomicI64::new(POSITION_NONE),
                     })
                     .collect()
             })
@@ -170,6 +218,12 @@ impl GroupView {
             .iter()
             .map(|a| TopicPartition::new(a.topic.name.clone(), a.partition))
             .collect()
+    }
+
+    /// Whether this is still the group's current generation (not sealed by a rebalance).
+    /// Once `false`, never `true` again.
+    pub fn is_current(&self) -> bool {
+        self.admission.load(Ordering::Acquire) & SEALED == 0
     }
 
     /// Check a member's generation: older → `rebalance_in_progress`, other mismatch →

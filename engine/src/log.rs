@@ -412,9 +412,9 @@ impl Drop for Log {
     }
 }
 
-/// Plain values appended with one timestamp, for the log's own tests.
+/// Plain values appended with one timestamp, for the engine's own tests.
 #[cfg(test)]
-struct TestValues<'a>(&'a [&'a [u8]]);
+pub(crate) struct TestValues<'a>(pub(crate) &'a [&'a [u8]]);
 
 #[cfg(test)]
 impl AppendBatch for TestValues<'_> {

@@ -34,3 +34,25 @@ impl Target for streamspec_model::Model {
         streamspec_model::Model::apply(self, op)
     }
 }
+
+/// The engine, driven one op at a time (replay, differential).
+impl Target for streamspec_engine::Engine {
+    fn name(&self) -> String {
+        "engine".to_string()
+    }
+
+    fn apply(&mut self, op: &Op) -> Ret {
+        streamspec_engine::Engine::apply(self, op)
+    }
+}
+
+/// The engine, driven from many threads at once (recorded histories).
+impl ConcurrentTarget for streamspec_engine::Engine {
+    fn name(&self) -> String {
+        "engine".to_string()
+    }
+
+    fn apply(&self, op: &Op) -> Ret {
+        streamspec_engine::Engine::apply(self, op)
+    }
+}

@@ -1,5 +1,7 @@
-//! `streamspec check [--seconds N] [--seed S] [--threads T] [--out DIR] [--rounds R]`: runs
-//! every check against the built-in implementation within a time budget.
+//! `streamspec check [--seconds N] [--seed S] [--threads T] [--out DIR] [--rounds R]
+//! [--subject engine|model]`: runs every check against the built-in implementation (the
+//! engine; `--subject model` runs the locked model, which passes by construction) within a
+//! time budget.
 //!
 //! Rounds cycle through three checks: a recorded concurrent history of the log scenario
 //! (assign mode), one of the groups scenario (subscribe mode), each judged for
@@ -19,7 +21,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use clap::Args;
+use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::verify::{finding_page, write_report};
@@ -61,6 +63,18 @@ pub struct CheckArgs {
     /// Where counterexamples are written.
     #[arg(long, default_value = "streamspec-check")]
     pub out: PathBuf,
+    /// What to check: the engine, or the model behind a mutex (the reference).
+    #[arg(long, value_enum, default_value_t = SubjectKind::Engine)]
+    pub subject: SubjectKind,
+}
+
+/// The built-in implementations `check` can run against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SubjectKind {
+    /// The lock-free engine (streamspec-engine).
+    Engine,
+    /// The model behind one mutex: linearizable by construction.
+    Model,
 }
 
 /// What `check` runs against: fresh instances of the implementation, concurrent (for
@@ -74,18 +88,30 @@ pub struct Subject {
     pub sequential: Box<dyn FnMut() -> Box<dyn Target>>,
 }
 
-/// The built-in implementation `check` runs against.
+/// The built-in implementation `check` runs against by default: the engine.
 pub fn default_subject() -> Subject {
-    Subject {
-        name: "model (locked)".into(),
-        concurrent: Box::new(|| Box::new(Locked::model())),
-        sequential: Box::new(|| Box::new(Model::new())),
+    subject(SubjectKind::Engine)
+}
+
+/// A built-in implementation as a [`Subject`].
+pub fn subject(kind: SubjectKind) -> Subject {
+    match kind {
+        SubjectKind::Engine => Subject {
+            name: "engine".into(),
+            concurrent: Box::new(|| Box::new(streamspec_engine::Engine::new())),
+            sequential: Box::new(|| Box::new(streamspec_engine::Engine::new())),
+        },
+        SubjectKind::Model => Subject {
+            name: "model (locked)".into(),
+            concurrent: Box::new(|| Box::new(Locked::model())),
+            sequential: Box::new(|| Box::new(Model::new())),
+        },
     }
 }
 
-/// Run `streamspec check` against the built-in implementation.
+/// Run `streamspec check` against the implementation `args.subject` names.
 pub fn run(args: &CheckArgs, out: &mut dyn Write) -> u8 {
-    run_against(args, out, default_subject())
+    run_against(args, out, subject(args.subject))
 }
 
 /// Totals of one check for the summary table.
@@ -322,6 +348,7 @@ mod tests {
             ops: 150,
             rounds: Some(3),
             out,
+            subject: SubjectKind::Model,
         }
     }
 
