@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Loom model checks of the engine's concurrency primitives (the `#[cfg(all(test, loom))]`
 # modules beside the code they test): concurrent appends, append vs fetch, retention vs fetch
-# (log.rs), commit vs rebalance and its planted unfenced bug (group.rs), waiting vs append
-# (notify.rs).
+# (log.rs), commit vs rebalance and its planted unfenced bug (group.rs), poll vs rebalance and
+# its planted unfenced bug (engine.rs), waiting vs append (notify.rs).
 #
 # Time: measured on 2 shared cores (load average ~9 from other builds): 2 min 20 s from a clean
 # target/loom (the release build of the loom-instrumented crates), 37 s after an engine change;

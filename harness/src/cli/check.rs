@@ -388,4 +388,21 @@ mod tests {
         }
         let _ = std::fs::remove_dir_all(&dir);
     }
+
+    #[test]
+    fn the_engine_is_the_default_subject_and_passes_a_few_rounds() {
+        // Goal: `streamspec check` without `--subject` checks the engine, and the engine
+        // passes the log, groups and differential rounds. Method: three rounds through the
+        // engine subject, reading the report's header and verdict.
+        let dir = std::env::temp_dir().join(format!("streamspec-engine-{}", std::process::id()));
+        let mut engine_args = args(dir.clone());
+        engine_args.subject = SubjectKind::Engine;
+        let mut out = Vec::new();
+        assert_eq!(run(&engine_args, &mut out), EXIT_PASSED);
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.starts_with("streamspec check: engine"), "{text}");
+        assert!(text.ends_with("PASS\n"), "{text}");
+        assert_eq!(default_subject().name, "engine");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
