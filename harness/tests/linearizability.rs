@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use streamspec::history::{record, History, Outcome};
+use streamspec::linearizability::poll_read::{self, Assignments};
 use streamspec::linearizability::{check, Options, Verdict};
 use streamspec::reference::Locked;
 use streamspec::workload::{
@@ -64,6 +65,18 @@ fn recorded_group_histories_of_the_reference_are_linearizable() {
         assert_eq!(report.verdict, Verdict::Linearizable, "seed {seed}");
         assert_eq!(report.components, 2);
         assert_eq!(report.compact_components, 0);
+        // The polls are checked as partition reads, not atomically: the joins state the
+        // assignments.
+        let assignments = Assignments::of(&history);
+        let split = history
+            .ops
+            .iter()
+            .filter(|o| poll_read::split(o, &assignments).is_some_and(|reads| reads.len() > 1))
+            .count();
+        assert!(
+            split > 10,
+            "seed {seed}: {split} polls split into several reads"
+        );
     }
 }
 
