@@ -3,6 +3,7 @@
 //! N = 4 and 8 are oversubscribed on a 2-core machine (N threads > 2 cores).
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use streamspec_benches::engine::EngineFastPath;
 use streamspec_benches::measure;
 use streamspec_benches::peers::{ArrayLog, ChannelFanOut, RwLockLog};
 use streamspec_benches::workload::GroupScaling;
@@ -22,6 +23,7 @@ fn group_scaling(c: &mut Criterion) {
             batch_records: 1_000,
         };
         group.throughput(Throughput::Elements(workload.records_total()));
+        measure::group_scaling::<EngineFastPath>(&mut group, workload);
         measure::group_scaling::<ArrayLog>(&mut group, workload);
         measure::group_scaling::<ChannelFanOut>(&mut group, workload);
         measure::group_scaling::<RwLockLog>(&mut group, workload);

@@ -3,6 +3,7 @@
 //! element is one round trip (append, wake-up, read, acknowledgement seen by the producer).
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use streamspec_benches::engine::EngineFastPath;
 use streamspec_benches::measure;
 use streamspec_benches::peers::{ArrayLog, ChannelFanOut, DisruptorRing, RwLockLog};
 use streamspec_benches::workload::Latency;
@@ -17,6 +18,7 @@ fn latency(c: &mut Criterion) {
         round_trips: ROUND_TRIPS,
         value_bytes: 8,
     };
+    measure::latency::<EngineFastPath>(&mut group, workload);
     measure::latency::<ArrayLog>(&mut group, workload);
     measure::latency::<DisruptorRing>(&mut group, workload);
     measure::latency::<ChannelFanOut>(&mut group, workload);

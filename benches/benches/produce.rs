@@ -3,6 +3,7 @@
 //! machine.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use streamspec_benches::engine::EngineFastPath;
 use streamspec_benches::measure;
 use streamspec_benches::peers::{ArrayLog, ChannelFanOut, RwLockLog};
 use streamspec_benches::workload::{Produce, ProduceTarget};
@@ -26,6 +27,7 @@ fn produce(c: &mut Criterion) {
                 target,
                 value_bytes: 8,
             };
+            measure::produce::<EngineFastPath>(&mut group, workload);
             measure::produce::<ArrayLog>(&mut group, workload);
             measure::produce::<ChannelFanOut>(&mut group, workload);
             measure::produce::<RwLockLog>(&mut group, workload);
