@@ -26,7 +26,11 @@ const CASES: [(usize, usize, u64); 4] = [
 
 fn fan_out(c: &mut Criterion) {
     for (value_bytes, batch_records, records) in CASES {
-        let mode = if batch_records == 1 { "single" } else { "batched" };
+        let mode = if batch_records == 1 {
+            "single"
+        } else {
+            "batched"
+        };
         let mut group = c.benchmark_group(format!("fan_out/{value_bytes}B/{mode}"));
         group.throughput(Throughput::Elements(records));
         for consumers in CONSUMERS {

@@ -16,7 +16,10 @@ const RECORDS_TOTAL: u64 = 1_000_000;
 fn produce(c: &mut Criterion) {
     for (target, name) in [
         (ProduceTarget::OnePartition, "one_partition"),
-        (ProduceTarget::PartitionPerProducer, "partition_per_producer"),
+        (
+            ProduceTarget::PartitionPerProducer,
+            "partition_per_producer",
+        ),
     ] {
         let mut group = c.benchmark_group(format!("produce/8B/{name}"));
         group.throughput(Throughput::Elements(RECORDS_TOTAL));

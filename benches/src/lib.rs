@@ -52,7 +52,10 @@ mod delivery_tests {
                     None => assert!(!runs_group_and_produce, "{}", S::NAME),
                 }
             }
-            for target in [ProduceTarget::OnePartition, ProduceTarget::PartitionPerProducer] {
+            for target in [
+                ProduceTarget::OnePartition,
+                ProduceTarget::PartitionPerProducer,
+            ] {
                 for producers in [1, 3] {
                     let workload = Produce {
                         records_per_producer: 2_000,

@@ -74,9 +74,14 @@ pub fn group_scaling<S: System>(group: &mut BenchmarkGroup<'_, WallTime>, worklo
     let Some(first) = S::group_scaling(&workload) else {
         return;
     };
-    let expected: Vec<Tally> = (0..workload.members).map(|m| workload.expected(m)).collect();
-    let verify =
-        |run: &Run| check(S::NAME, "group scaling", run, workload.members, &|m| expected[m]);
+    let expected: Vec<Tally> = (0..workload.members)
+        .map(|m| workload.expected(m))
+        .collect();
+    let verify = |run: &Run| {
+        check(S::NAME, "group scaling", run, workload.members, &|m| {
+            expected[m]
+        })
+    };
     verify(&first);
     time(
         group,

@@ -22,7 +22,10 @@ pub const VALUE_BYTES_MIN: usize = 8;
 /// The value of record `sequence`, written into `out` (whose length is the value size).
 #[inline]
 pub fn encode_value(sequence: u64, out: &mut [u8]) {
-    debug_assert!(out.len() >= VALUE_BYTES_MIN, "values carry an 8-byte sequence");
+    debug_assert!(
+        out.len() >= VALUE_BYTES_MIN,
+        "values carry an 8-byte sequence"
+    );
     out[..8].copy_from_slice(&sequence.to_le_bytes());
     // Only the first 8 bytes and the last byte are checked; filling the rest still costs the
     // producer the full copy, as a real payload would.
@@ -160,7 +163,11 @@ impl GroupScaling {
 
 /// Kafka's range assignment of `partitions` over `members`: member `i` gets
 /// `partitions / members` partitions plus one if `i < partitions % members`, contiguously.
-pub fn range_assignment(partitions: usize, members: usize, member: usize) -> std::ops::Range<usize> {
+pub fn range_assignment(
+    partitions: usize,
+    members: usize,
+    member: usize,
+) -> std::ops::Range<usize> {
     assert!(member < members, "member {member} of {members}");
     let base = partitions / members;
     let extra = partitions % members;
@@ -451,7 +458,10 @@ mod tests {
                     owned[p] += 1;
                 }
             }
-            assert!(owned.iter().all(|&n| n == 1), "{members} members: {owned:?}");
+            assert!(
+                owned.iter().all(|&n| n == 1),
+                "{members} members: {owned:?}"
+            );
         }
         assert_eq!(range_assignment(8, 3, 0), 0..3);
         assert_eq!(range_assignment(8, 3, 2), 6..8);
@@ -466,6 +476,9 @@ mod tests {
         };
         let wrong = run.verify(2, |_| good).unwrap_err();
         assert_eq!(wrong.consumer, 1);
-        assert!(run.verify(3, |_| good).is_err(), "a missing consumer is an error");
+        assert!(
+            run.verify(3, |_| good).is_err(),
+            "a missing consumer is an error"
+        );
     }
 }

@@ -22,8 +22,8 @@ use crossbeam_utils::CachePadded;
 
 use crate::peers::wait_briefly;
 use crate::workload::{
-    Acknowledged, FanOut, GroupScaling, Latency, Produce, ProduceTarget, Run, StartLine, System, Tally,
-    GROUP_PARTITIONS, VALUE_BYTES_MIN,
+    Acknowledged, FanOut, GroupScaling, Latency, Produce, ProduceTarget, Run, StartLine, System,
+    Tally, GROUP_PARTITIONS, VALUE_BYTES_MIN,
 };
 
 /// The bare array log peer.
@@ -171,20 +171,23 @@ impl System for ArrayLog {
             .collect();
         let start_line = StartLine::new(workload.members);
         thread::scope(|scope| {
-            let members: Vec<_> = (0..workload.members)
-                .map(|member| {
-                    let (partitions, start_line) = (&partitions, &start_line);
-                    scope.spawn(move || {
-                        start_line.wait();
-                        workload.assignment(member).fold(Tally::default(), |sum, p| {
-                            sum.merge(partitions[p].drain(
-                                workload.records_per_partition,
-                                workload.batch_records,
-                            ))
+            let members: Vec<_> =
+                (0..workload.members)
+                    .map(|member| {
+                        let (partitions, start_line) = (&partitions, &start_line);
+                        scope.spawn(move || {
+                            start_line.wait();
+                            workload
+                                .assignment(member)
+                                .fold(Tally::default(), |sum, p| {
+                                    sum.merge(partitions[p].drain(
+                                        workload.records_per_partition,
+                                        workload.batch_records,
+                                    ))
+                                })
                         })
                     })
-                })
-                .collect();
+                    .collect();
             let started = start_line.release();
             let tallies = members.into_iter().map(|m| m.join().unwrap()).collect();
             Some(Run {
@@ -227,7 +230,10 @@ impl System for ArrayLog {
             .collect();
         Some(Run {
             elapsed,
-            tallies: vec![crate::workload::tally_sorted(sequences, workload.value_bytes)],
+            tallies: vec![crate::workload::tally_sorted(
+                sequences,
+                workload.value_bytes,
+            )],
         })
     }
 

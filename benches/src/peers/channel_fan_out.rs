@@ -22,10 +22,9 @@ use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
 
 use crate::peers::in_flight_records;
 use crate::workload::{
-    encode_value, sequence_of, tally_sorted, Acknowledged, FanOut, GroupScaling, Latency,
-    Produce, Run, StartLine, System, Tally, GROUP_PARTITIONS,
+    encode_value, sequence_of, tally_sorted, Acknowledged, FanOut, GroupScaling, Latency, Produce,
+    Run, StartLine, System, Tally, GROUP_PARTITIONS,
 };
-
 
 /// The crossbeam-channel fan-out peer.
 #[derive(Debug)]
@@ -95,10 +94,8 @@ type Batch<const B: usize> = Arc<[[u8; B]]>;
 
 fn fan_out_batched<const B: usize>(workload: &FanOut) -> Run {
     let depth = (in_flight_records(B) / workload.batch_records).max(1);
-    let (senders, receivers): (Vec<Sender<Batch<B>>>, Vec<Receiver<Batch<B>>>) = (0..workload
-        .consumers)
-        .map(|_| bounded(depth))
-        .unzip();
+    let (senders, receivers): (Vec<Sender<Batch<B>>>, Vec<Receiver<Batch<B>>>) =
+        (0..workload.consumers).map(|_| bounded(depth)).unzip();
     let start_line = StartLine::new(workload.consumers);
     thread::scope(|scope| {
         let readers: Vec<_> = receivers
@@ -144,7 +141,9 @@ fn group_scaling_sized<const B: usize>(workload: &GroupScaling) -> Run {
             let mut written = 0;
             while written < workload.records_per_partition {
                 let end = (written + batch).min(workload.records_per_partition);
-                sender.send((written..end).map(record::<B>).collect()).unwrap();
+                sender
+                    .send((written..end).map(record::<B>).collect())
+                    .unwrap();
                 written = end;
             }
             receiver
@@ -158,15 +157,17 @@ fn group_scaling_sized<const B: usize>(workload: &GroupScaling) -> Run {
                 scope.spawn(move || {
                     start_line.wait();
                     // Each partition is tallied on its own, as the expectation is.
-                    workload.assignment(member).fold(Tally::default(), |sum, p| {
-                        let mut tally = Tally::default();
-                        while let Ok(batch) = partitions[p].try_recv() {
-                            for value in &batch {
-                                tally.add(value);
+                    workload
+                        .assignment(member)
+                        .fold(Tally::default(), |sum, p| {
+                            let mut tally = Tally::default();
+                            while let Ok(batch) = partitions[p].try_recv() {
+                                for value in &batch {
+                                    tally.add(value);
+                                }
                             }
-                        }
-                        sum.merge(tally)
-                    })
+                            sum.merge(tally)
+                        })
                 })
             })
             .collect();

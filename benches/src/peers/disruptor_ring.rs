@@ -63,7 +63,10 @@ fn handler<const B: usize>(
 }
 
 /// Publish every record, then drop the producer (which waits for every handler to finish).
-fn publish_all<const B: usize, P: Producer<Slot<B>>>(mut producer: P, workload: &FanOut) -> Duration {
+fn publish_all<const B: usize, P: Producer<Slot<B>>>(
+    mut producer: P,
+    workload: &FanOut,
+) -> Duration {
     let started = Instant::now();
     if workload.batch_records == 1 {
         for sequence in 0..workload.records {
@@ -98,7 +101,10 @@ fn publish_all<const B: usize, P: Producer<Slot<B>>>(mut producer: P, workload: 
 }
 
 fn fan_out_sized<const B: usize>(workload: &FanOut) -> Run {
-    assert!(workload.batch_records <= ring_slots(B), "a batch must fit the ring");
+    assert!(
+        workload.batch_records <= ring_slots(B),
+        "a batch must fit the ring"
+    );
     let outs: Vec<Arc<Mutex<Tally>>> = (0..workload.consumers).map(|_| Arc::default()).collect();
     let builder = build_single_producer(ring_slots(B), || Slot([0u8; B]), Yielding)
         .handle_events_with(handler::<B>(Arc::clone(&outs[0])));

@@ -12,8 +12,8 @@ use std::thread;
 
 use crate::peers::wait_briefly;
 use crate::workload::{
-    encode_value, tally_sorted, Acknowledged, FanOut, GroupScaling, Latency, Produce, Run, StartLine, System,
-    Tally, GROUP_PARTITIONS,
+    encode_value, tally_sorted, Acknowledged, FanOut, GroupScaling, Latency, Produce, Run,
+    StartLine, System, Tally, GROUP_PARTITIONS,
 };
 
 /// The `RwLock<Vec>` peer.
@@ -105,20 +105,23 @@ impl System for RwLockLog {
             .collect();
         let start_line = StartLine::new(workload.members);
         thread::scope(|scope| {
-            let members: Vec<_> = (0..workload.members)
-                .map(|member| {
-                    let (partitions, start_line) = (&partitions, &start_line);
-                    scope.spawn(move || {
-                        start_line.wait();
-                        workload.assignment(member).fold(Tally::default(), |sum, p| {
-                            sum.merge(partitions[p].drain(
-                                workload.records_per_partition,
-                                workload.batch_records,
-                            ))
+            let members: Vec<_> =
+                (0..workload.members)
+                    .map(|member| {
+                        let (partitions, start_line) = (&partitions, &start_line);
+                        scope.spawn(move || {
+                            start_line.wait();
+                            workload
+                                .assignment(member)
+                                .fold(Tally::default(), |sum, p| {
+                                    sum.merge(partitions[p].drain(
+                                        workload.records_per_partition,
+                                        workload.batch_records,
+                                    ))
+                                })
                         })
                     })
-                })
-                .collect();
+                    .collect();
             let started = start_line.release();
             let tallies = members.into_iter().map(|m| m.join().unwrap()).collect();
             Some(Run {
