@@ -80,15 +80,12 @@ pub enum GroupEvent {
     SubscribedTopicCreated,
     /// A topic some member subscribes to was deleted.
     SubscribedTopicDeleted,
-    /// A member heartbeat, polled or committed.
-    MemberActive,
-    /// A simple (member-less) commit.
-    SimpleCommit,
 }
 
 impl GroupEvent {
     /// Whether the event starts a new generation: exactly the changes of membership or of a
-    /// subscribed topic's existence.
+    /// subscribed topic's existence. (Heartbeats, polls and commits change neither and are
+    /// no group events.)
     pub fn starts_new_generation(self) -> bool {
         match self {
             GroupEvent::MemberJoined
@@ -97,9 +94,7 @@ impl GroupEvent {
             | GroupEvent::MembersExpired
             | GroupEvent::SubscribedTopicCreated
             | GroupEvent::SubscribedTopicDeleted => true,
-            GroupEvent::MemberRejoined | GroupEvent::MemberActive | GroupEvent::SimpleCommit => {
-                false
-            }
+            GroupEvent::MemberRejoined => false,
         }
     }
 }
@@ -281,9 +276,7 @@ mod tests {
         for event in rebalancing {
             assert!(event.starts_new_generation(), "{event:?}");
         }
-        for event in [MemberRejoined, MemberActive, SimpleCommit] {
-            assert!(!event.starts_new_generation(), "{event:?}");
-        }
+        assert!(!MemberRejoined.starts_new_generation());
     }
 
     #[test]

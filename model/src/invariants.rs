@@ -129,6 +129,13 @@ pub fn log_start_within_high_watermark(model: &Model) -> Result<(), Violation> {
 pub fn one_owner_per_partition(model: &Model) -> Result<(), Violation> {
     const NAME: &str = "one_owner_per_partition";
     for (group_id, group) in &model.groups {
+        let listed: Vec<&String> = group.assignment.keys().collect();
+        let members: Vec<&String> = group.members.keys().collect();
+        ensure(listed == members, NAME, || {
+            format!(
+                "group {group_id}: the assignment lists {listed:?}, the members are {members:?}"
+            )
+        })?;
         let mut owners: BTreeMap<&TopicPartition, &str> = BTreeMap::new();
         for (member, partitions) in &group.assignment {
             for tp in partitions {
@@ -462,4 +469,373 @@ pub fn groups_independent(
         )?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    //! Goal: each invariant function catches the corruption it exists for. Method: build a
+    //! valid state, plant one bug in a clone (a state the model itself never produces), and
+    //! assert that exactly the named invariant reports it, while the honest step passes.
+
+    use super::*;
+    use crate::config::TopicConfig;
+    use crate::group::CommittedOffset;
+    use crate::op::Reply;
+    use crate::record::Record;
+
+    /// Topic "t" (2 partitions, 4 records in partition 0), group "g" with members "a" and "b"
+    /// subscribed to "t" at generation 2, and a simple-commit group "s".
+    fn sample() -> Model {
+        let mut model = Model::new();
+        model.create_topic("t", 2, TopicConfig::default()).unwrap();
+        let records = (0..4)
+            .map(|i| Record::value(format!("v{i}").as_str()))
+            .collect();
+        model.produce("t", Some(0), records).unwrap();
+        model.join_group("g", "a", &["t"]).unwrap();
+        model.join_group("g", "b", &["t"]).unwrap();
+        model.join_group("g", "a", &["t"]).unwrap();
+        model.poll("g", "a", 2, 2).unwrap();
+        model
+            .commit("s", None, -1, &TopicPartition::new("t", 0), 1)
+            .unwrap();
+        check_state(&model).unwrap();
+        model
+    }
+
+    fn tick() -> Op {
+        Op::Tick { ms: 1 }
+    }
+
+    fn assert_names(result: Result<(), Violation>, invariant: &str) {
+        match result {
+            Err(violation) => assert_eq!(violation.invariant, invariant, "{violation}"),
+            Ok(()) => panic!("{invariant} did not catch the planted bug"),
+        }
+    }
+
+    fn log_mut<'m>(
+        model: &'m mut Model,
+        topic: &str,
+        partition: usize,
+    ) -> &'m mut crate::partition::PartitionLog {
+        &mut model.topics.get_mut(topic).unwrap().partitions[partition]
+    }
+
+    #[test]
+    fn offsets_dense_catches_a_gap_and_a_wrong_offset() {
+        let mut gap = sample();
+        log_mut(&mut gap, "t", 0).records.remove(1);
+        assert_names(offsets_dense(&gap), "offsets_dense");
+        let mut shifted = sample();
+        log_mut(&mut shifted, "t", 0).records[2].offset = 7;
+        assert_names(offsets_dense(&shifted), "offsets_dense");
+        assert_names(check_state(&shifted), "offsets_dense");
+        assert!(offsets_dense(&sample()).is_ok());
+    }
+
+    #[test]
+    fn log_start_within_high_watermark_catches_an_inverted_range() {
+        let mut model = sample();
+        let log = log_mut(&mut model, "t", 1);
+        log.log_start_offset = 1;
+        assert_names(
+            log_start_within_high_watermark(&model),
+            "log_start_within_high_watermark",
+        );
+        let mut negative = sample();
+        let log = log_mut(&mut negative, "t", 1);
+        log.log_start_offset = -1;
+        log.high_watermark = -1;
+        assert_names(
+            log_start_within_high_watermark(&negative),
+            "log_start_within_high_watermark",
+        );
+    }
+
+    #[test]
+    fn one_owner_per_partition_catches_double_missing_and_foreign_owners() {
+        let tp0 = TopicPartition::new("t", 0);
+        fn group(model: &mut Model) -> &mut crate::group::Group {
+            model.groups.get_mut("g").unwrap()
+        }
+
+        let mut double = sample();
+        group(&mut double)
+            .assignment
+            .get_mut("b")
+            .unwrap()
+            .push(tp0.clone());
+        assert_names(one_owner_per_partition(&double), "one_owner_per_partition");
+
+        let mut missing = sample();
+        group(&mut missing).assignment.get_mut("a").unwrap().clear();
+        assert_names(one_owner_per_partition(&missing), "one_owner_per_partition");
+
+        let mut foreign = sample();
+        let assignment = group(&mut foreign).assignment.remove("a").unwrap();
+        group(&mut foreign)
+            .assignment
+            .insert("ghost".into(), assignment);
+        assert_names(one_owner_per_partition(&foreign), "one_owner_per_partition");
+
+        let mut unsubscribed = sample();
+        group(&mut unsubscribed)
+            .members
+            .get_mut("a")
+            .unwrap()
+            .topics = ["u".into()].into();
+        assert_names(
+            one_owner_per_partition(&unsubscribed),
+            "one_owner_per_partition",
+        );
+
+        let mut ghost = sample();
+        group(&mut ghost).assignment.insert("ghost".into(), vec![]);
+        assert_names(one_owner_per_partition(&ghost), "one_owner_per_partition");
+
+        let mut nonexistent = sample();
+        group(&mut nonexistent)
+            .assignment
+            .get_mut("a")
+            .unwrap()
+            .push(TopicPartition::new("t", 5));
+        assert_names(
+            one_owner_per_partition(&nonexistent),
+            "one_owner_per_partition",
+        );
+    }
+
+    #[test]
+    fn refused_ops_change_nothing_catches_a_refusal_with_effects() {
+        let before = sample();
+        let mut after = before.clone();
+        after.now_ms += 1;
+        let refused = Err(crate::error::ErrorCode::InvalidRequest);
+        assert_names(
+            refused_ops_change_nothing(&before, &tick(), &refused, &after),
+            "refused_ops_change_nothing",
+        );
+        assert!(refused_ops_change_nothing(&before, &tick(), &Ok(Reply::Ack), &after).is_ok());
+    }
+
+    #[test]
+    fn offsets_monotonic_catches_a_truncated_log() {
+        let before = sample();
+        let mut after = before.clone();
+        let log = log_mut(&mut after, "t", 0);
+        log.records.pop_back();
+        log.high_watermark -= 1;
+        assert!(check_state(&after).is_ok(), "the state alone looks fine");
+        assert_names(
+            offsets_monotonic(&before, &tick(), &Ok(Reply::Ack), &after),
+            "offsets_monotonic",
+        );
+        assert_names(
+            check_all(&before, &tick(), &Ok(Reply::Ack), &after),
+            "offsets_monotonic",
+        );
+    }
+
+    #[test]
+    fn records_immutable_catches_a_rewritten_record() {
+        let before = sample();
+        let mut after = before.clone();
+        log_mut(&mut after, "t", 0).records[3].value = Some("tampered".into());
+        assert_names(
+            records_immutable(&before, &tick(), &Ok(Reply::Ack), &after),
+            "records_immutable",
+        );
+        assert_names(
+            check_all(&before, &tick(), &Ok(Reply::Ack), &after),
+            "records_immutable",
+        );
+    }
+
+    #[test]
+    fn retention_removes_only_eligible_prefix_catches_an_early_removal() {
+        let before = sample(); // default retention: nothing is eligible at time 0
+        assert_eq!(before.eligible_log_start("t", 0), Some(0));
+        let mut after = before.clone();
+        log_mut(&mut after, "t", 0).advance_log_start(2);
+        let ret = Ok(Reply::Retained { advanced: vec![] });
+        assert_names(
+            retention_removes_only_eligible_prefix(&before, &Op::EnforceRetention, &ret, &after),
+            "retention_removes_only_eligible_prefix",
+        );
+        // The same advance is what delete_records asks for, so it is allowed there.
+        let delete = Op::DeleteRecords {
+            topic: "t".into(),
+            partition: 0,
+            offset: 2,
+        };
+        let low = Ok(Reply::LowWatermark { low_watermark: 2 });
+        assert!(retention_removes_only_eligible_prefix(&before, &delete, &low, &after).is_ok());
+        // ... but not for another partition.
+        let other = Op::DeleteRecords {
+            topic: "t".into(),
+            partition: 1,
+            offset: 0,
+        };
+        assert_names(
+            retention_removes_only_eligible_prefix(&before, &other, &low, &after),
+            "retention_removes_only_eligible_prefix",
+        );
+    }
+
+    #[test]
+    fn commits_only_from_current_generation_catches_zombie_and_stray_commits() {
+        let before = sample();
+        let tp = TopicPartition::new("t", 0);
+        let mut after = before.clone();
+        after.groups.get_mut("g").unwrap().committed.insert(
+            tp.clone(),
+            CommittedOffset {
+                offset: 3,
+                metadata: String::new(),
+            },
+        );
+        let commit = |member: Option<&str>, generation| Op::Commit {
+            group: "g".into(),
+            member: member.map(Into::into),
+            generation,
+            topic: "t".into(),
+            partition: 0,
+            offset: 3,
+            metadata: String::new(),
+        };
+        let ack = Ok(Reply::Ack);
+        let name = "commits_only_from_current_generation";
+        assert!(
+            commits_only_from_current_generation(&before, &commit(Some("a"), 2), &ack, &after)
+                .is_ok()
+        );
+        // A zombie from generation 1 whose commit took effect anyway.
+        assert_names(
+            commits_only_from_current_generation(&before, &commit(Some("a"), 1), &ack, &after),
+            name,
+        );
+        // A simple commit to a group with members.
+        assert_names(
+            commits_only_from_current_generation(&before, &commit(None, -1), &ack, &after),
+            name,
+        );
+        // A stranger.
+        assert_names(
+            commits_only_from_current_generation(&before, &commit(Some("z"), 2), &ack, &after),
+            name,
+        );
+        // A refused commit that still took effect.
+        let refused = Err(crate::error::ErrorCode::IllegalGeneration);
+        assert_names(
+            commits_only_from_current_generation(&before, &commit(Some("a"), 2), &refused, &after),
+            name,
+        );
+        // An op that is no commit at all.
+        assert_names(
+            commits_only_from_current_generation(&before, &tick(), &ack, &after),
+            name,
+        );
+        // Losing a commit without deleting its topic.
+        let mut lost = before.clone();
+        lost.groups.get_mut("s").unwrap().committed.clear();
+        assert_names(
+            commits_only_from_current_generation(&before, &tick(), &ack, &lost),
+            name,
+        );
+    }
+
+    #[test]
+    fn generation_monotonic_catches_a_rollback_and_a_removed_group() {
+        let before = sample();
+        let mut rolled_back = before.clone();
+        rolled_back.groups.get_mut("g").unwrap().generation = 1;
+        let ack = Ok(Reply::Ack);
+        assert_names(
+            generation_monotonic(&before, &tick(), &ack, &rolled_back),
+            "generation_monotonic",
+        );
+        let mut removed = before.clone();
+        removed.groups.remove("s");
+        assert_names(
+            generation_monotonic(&before, &tick(), &ack, &removed),
+            "generation_monotonic",
+        );
+    }
+
+    #[test]
+    fn positions_within_log_catches_a_position_past_the_high_watermark() {
+        let before = sample();
+        let mut after = before.clone();
+        after
+            .groups
+            .get_mut("g")
+            .unwrap()
+            .positions
+            .insert(TopicPartition::new("t", 0), 5);
+        let op = Op::Poll {
+            group: "g".into(),
+            member: "a".into(),
+            generation: 2,
+            max_records: 1,
+        };
+        let ret = Ok(Reply::Polled { records: vec![] });
+        assert_names(
+            positions_within_log(&before, &op, &ret, &after),
+            "positions_within_log",
+        );
+        // An old position that retention overtook is not a new store.
+        let mut overtaken = before.clone();
+        log_mut(&mut overtaken, "t", 0).advance_log_start(4);
+        let mut later = overtaken.clone();
+        later.now_ms += 1;
+        assert!(positions_within_log(&overtaken, &tick(), &Ok(Reply::Ack), &later).is_ok());
+    }
+
+    #[test]
+    fn groups_independent_catches_one_group_touching_another() {
+        let before = sample();
+        let mut after = before.clone();
+        after.groups.get_mut("s").unwrap().positions.clear();
+        after
+            .groups
+            .get_mut("s")
+            .unwrap()
+            .committed
+            .get_mut(&TopicPartition::new("t", 0))
+            .unwrap()
+            .offset = 0;
+        let op = Op::DescribeGroup { group: "g".into() };
+        let ret = Ok(Reply::Group {
+            generation: 2,
+            members: vec![],
+        });
+        assert_names(
+            groups_independent(&before, &op, &ret, &after),
+            "groups_independent",
+        );
+        let mut created = before.clone();
+        created
+            .groups
+            .insert("new".into(), crate::group::Group::new());
+        assert_names(
+            groups_independent(&before, &op, &ret, &created),
+            "groups_independent",
+        );
+        assert!(
+            groups_independent(&before, &tick(), &ret, &after).is_ok(),
+            "tick names no group"
+        );
+    }
+
+    #[test]
+    fn violations_say_what_broke() {
+        let mut model = sample();
+        log_mut(&mut model, "t", 0).records[2].offset = 7;
+        let violation = offsets_dense(&model).unwrap_err();
+        assert_eq!(
+            violation.to_string(),
+            "invariant offsets_dense broken: t-0 holds offset 7 where 2 belongs"
+        );
+    }
 }

@@ -2,22 +2,24 @@
 //!
 //! Each op has one method here, `op_*`, that first runs every check in the documented order
 //! without changing anything (so a refused op changes nothing), then applies the effect. The
-//! mechanisms live in their own files: partitions in `partition`, topics in `topic`, the
-//! partitioner, idempotence in `producer`, retention rules in `retention`, groups in `group`,
-//! assignors in `assignor`.
+//! mechanisms live in their own files: logs in [`partition`](crate::partition), topics in
+//! [`topic`](crate::topic), key placement in [`partitioner`](crate::partitioner), idempotence
+//! in [`producer`](crate::producer), retention rules in [`retention`], groups
+//! in [`group`](crate::group), assignments in [`assignor`](crate::assignor).
 
 use std::collections::BTreeMap;
 
 use crate::config::{
-    OffsetReset, TimestampType, TopicConfig, BATCH_RECORDS_MAX, FETCH_RECORDS_MAX,
+    Assignor, OffsetReset, TimestampType, TopicConfig, BATCH_RECORDS_MAX, FETCH_RECORDS_MAX,
     GROUPS_COUNT_MAX, GROUP_MEMBERS_MAX, OFFSET_METADATA_BYTES_MAX, PARTITIONS_PER_TOPIC_MAX,
     SESSION_TIMEOUT_MS_MAX, SESSION_TIMEOUT_MS_MIN, SUBSCRIBED_TOPICS_MAX, TICK_MS_MAX,
     TOPICS_COUNT_MAX,
 };
 use crate::error::ErrorCode;
 use crate::group::{is_valid_id, CommittedOffset, Group, GroupEvent, Member};
-use crate::op::TopicPartition;
-use crate::op::{OffsetSpec, Op, PartitionLogStart, PolledRecord, ProducerBatch, Reply, Ret};
+use crate::op::{
+    OffsetSpec, Op, PartitionLogStart, PolledRecord, ProducerBatch, Reply, Ret, TopicPartition,
+};
 use crate::partition::PartitionLog;
 use crate::partitioner::kafka_partition;
 use crate::producer::{
@@ -29,8 +31,8 @@ use crate::topic::{is_legal_topic_name, validate_config, Topic};
 
 /// The whole state of the specification: the clock, topics, producers and groups.
 ///
-/// Two models are equal exactly when every future op sequence gives them the same results,
-/// which is what the linearizability checker relies on when it clones and compares states.
+/// Equal models give equal results for every future op sequence: the linearizability checker
+/// relies on this when it clones states and compares them.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Model {
     /// The logical clock, in ms; starts at 0 and only `tick` advances it.
@@ -239,7 +241,7 @@ impl Model {
             group: group.to_owned(),
             member: member.to_owned(),
             topics: topics.iter().map(|t| t.to_string()).collect(),
-            assignor: crate::config::Assignor::Range,
+            assignor: Assignor::Range,
             session_timeout_ms: 45_000,
             auto_offset_reset: OffsetReset::Earliest,
         };
@@ -685,7 +687,7 @@ impl Model {
         group: &str,
         member: &str,
         topics: &[String],
-        assignor: crate::config::Assignor,
+        assignor: Assignor,
         session_timeout_ms: i64,
         auto_offset_reset: OffsetReset,
     ) -> Ret {

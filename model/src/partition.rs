@@ -89,16 +89,12 @@ impl PartitionLog {
     pub fn read(&self, offset: i64, max_records: usize, max_bytes: u64) -> Vec<StoredRecord> {
         let mut taken = Vec::new();
         let mut size_bytes: u64 = 0;
-        for record in self.records_from(offset) {
-            let size_next = size_bytes.saturating_add(record.size_bytes());
-            if !taken.is_empty() && (taken.len() + 1 > max_records || size_next > max_bytes) {
+        for record in self.records_from(offset).take(max_records) {
+            size_bytes = size_bytes.saturating_add(record.size_bytes());
+            if !taken.is_empty() && size_bytes > max_bytes {
                 break;
             }
-            size_bytes = size_next;
             taken.push(record.clone());
-            if taken.len() >= max_records {
-                break;
-            }
         }
         taken
     }
