@@ -436,7 +436,12 @@ fn check_point(point: &Point, sweep_index: Option<usize>) -> Result<(), Workload
             Some(i) if point.swept.contains_key("partitions") => format!("sweep.partitions[{i}]"),
             _ => format!("topics[{i}].partitions"),
         };
-        check_range(&name, topic.partitions, 1, PARTITIONS_PER_TOPIC_MAX as usize)?;
+        check_range(
+            &name,
+            topic.partitions,
+            1,
+            PARTITIONS_PER_TOPIC_MAX as usize,
+        )?;
     }
     check_range(&field("producers"), point.producers, 1, PRODUCERS_MAX)?;
     check_range(
@@ -445,7 +450,12 @@ fn check_point(point: &Point, sweep_index: Option<usize>) -> Result<(), Workload
         RECORD_BYTES_MIN,
         RECORD_BYTES_MAX,
     )?;
-    check_range(&field("batch_records"), point.batch_records, 1, BATCH_RECORDS_MAX)?;
+    check_range(
+        &field("batch_records"),
+        point.batch_records,
+        1,
+        BATCH_RECORDS_MAX,
+    )?;
     let batch_bytes = point.batch_records as u64
         * (point.record_bytes as u64 + streamspec_model::record::RECORD_OVERHEAD_BYTES);
     if batch_bytes > streamspec_model::config::MAX_MESSAGE_BYTES_DEFAULT {
@@ -481,7 +491,9 @@ fn check_point(point: &Point, sweep_index: Option<usize>) -> Result<(), Workload
             format!("{} is not in 0..={DURATION_S_MAX}", point.warmup_s),
         ));
     }
-    if !(point.duration_s.is_finite() && point.duration_s > 0.0 && point.duration_s <= DURATION_S_MAX)
+    if !(point.duration_s.is_finite()
+        && point.duration_s > 0.0
+        && point.duration_s <= DURATION_S_MAX)
     {
         return Err(invalid(
             "duration_s",
@@ -549,23 +561,54 @@ groups = [1, 2, 3]
         // Goal: a malformed file is a clear error naming the field. Method: break one field
         // at a time and look for its name in the message.
         let cases = [
-            (GOOD.replace("duration_s = 2", "duration_s = 0"), "duration_s"),
+            (
+                GOOD.replace("duration_s = 2", "duration_s = 0"),
+                "duration_s",
+            ),
             (GOOD.replace("duration_s = 2", "duraton_s = 2"), "duraton_s"),
             (GOOD.replace("duration_s = 2\n", ""), "duration_s"),
-            (GOOD.replace("record_bytes = 64", "record_bytes = 4"), "record_bytes"),
-            (GOOD.replace("record_bytes = 64", "record_bytes = \"big\""), "record_bytes"),
-            (GOOD.replace("\"unlimited\"", "\"fast\""), "rate_records_per_s"),
+            (
+                GOOD.replace("record_bytes = 64", "record_bytes = 4"),
+                "record_bytes",
+            ),
+            (
+                GOOD.replace("record_bytes = 64", "record_bytes = \"big\""),
+                "record_bytes",
+            ),
+            (
+                GOOD.replace("\"unlimited\"", "\"fast\""),
+                "rate_records_per_s",
+            ),
             (GOOD.replace("\"unlimited\"", "-5"), "rate_records_per_s"),
-            (GOOD.replace("partitions = 1", "partitions = 0"), "topics[0].partitions"),
-            (GOOD.replace("name = \"orders\"", "name = \"a b\""), "topics[0].name"),
-            (GOOD.replace("groups = [1, 2, 3]", "groups = [1, 2, 99999]"), "sweep.groups[2]"),
+            (
+                GOOD.replace("partitions = 1", "partitions = 0"),
+                "topics[0].partitions",
+            ),
+            (
+                GOOD.replace("name = \"orders\"", "name = \"a b\""),
+                "topics[0].name",
+            ),
+            (
+                GOOD.replace("groups = [1, 2, 3]", "groups = [1, 2, 99999]"),
+                "sweep.groups[2]",
+            ),
             (
                 GOOD.replace("groups = [1, 2, 3]", "groups = [1, 2]\nproducers = [1]"),
                 "sweep.",
             ),
             (GOOD.replace("groups = [1, 2, 3]", "colour = [1]"), "colour"),
-            (GOOD.replace("batch_records = 100", "batch_records = 5000\nrecord_bytes = 1024").replace("record_bytes = 64\n", ""), "batch_records"),
-            (GOOD.replace("producers = 1", "repeats = 0\nproducers = 1"), "repeats"),
+            (
+                GOOD.replace(
+                    "batch_records = 100",
+                    "batch_records = 5000\nrecord_bytes = 1024",
+                )
+                .replace("record_bytes = 64\n", ""),
+                "batch_records",
+            ),
+            (
+                GOOD.replace("producers = 1", "repeats = 0\nproducers = 1"),
+                "repeats",
+            ),
         ];
         for (text, field) in cases {
             let message = error_of(&text);

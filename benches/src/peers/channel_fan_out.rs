@@ -48,6 +48,9 @@ macro_rules! with_value_size {
 }
 pub(crate) use with_value_size;
 
+/// One channel per consumer (or per partition): the senders and the receivers.
+type Channels<T> = (Vec<Sender<T>>, Vec<Receiver<T>>);
+
 fn record<const B: usize>(sequence: u64) -> [u8; B] {
     let mut value = [0; B];
     encode_value(sequence, &mut value);
@@ -55,8 +58,7 @@ fn record<const B: usize>(sequence: u64) -> [u8; B] {
 }
 
 fn fan_out_single<const B: usize>(workload: &FanOut) -> Run {
-    let (senders, receivers): (Vec<Sender<[u8; B]>>, Vec<Receiver<[u8; B]>>) = (0..workload
-        .consumers)
+    let (senders, receivers): Channels<[u8; B]> = (0..workload.consumers)
         .map(|_| bounded(in_flight_records(B)))
         .unzip();
     let start_line = StartLine::new(workload.consumers);
@@ -94,7 +96,7 @@ type Batch<const B: usize> = Arc<[[u8; B]]>;
 
 fn fan_out_batched<const B: usize>(workload: &FanOut) -> Run {
     let depth = (in_flight_records(B) / workload.batch_records).max(1);
-    let (senders, receivers): (Vec<Sender<Batch<B>>>, Vec<Receiver<Batch<B>>>) =
+    let (senders, receivers): Channels<Batch<B>> =
         (0..workload.consumers).map(|_| bounded(depth)).unzip();
     let start_line = StartLine::new(workload.consumers);
     thread::scope(|scope| {
@@ -181,7 +183,7 @@ fn group_scaling_sized<const B: usize>(workload: &GroupScaling) -> Run {
 }
 
 fn produce_sized<const B: usize>(workload: &Produce) -> Run {
-    let (senders, receivers): (Vec<Sender<[u8; B]>>, Vec<Receiver<[u8; B]>>) =
+    let (senders, receivers): Channels<[u8; B]> =
         (0..workload.partitions()).map(|_| unbounded()).unzip();
     let start_line = StartLine::new(workload.producers);
     let elapsed = thread::scope(|scope| {

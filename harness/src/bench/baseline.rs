@@ -102,7 +102,11 @@ fn judge(
     } else {
         (current - baseline) / baseline * 100.0
     };
-    let better = if higher_is_better { change_pct } else { -change_pct };
+    let better = if higher_is_better {
+        change_pct
+    } else {
+        -change_pct
+    };
     let verdict = if better < -allowed_pct {
         Verdict::Regressed
     } else if better > allowed_pct {
@@ -165,9 +169,7 @@ pub fn compare(baseline: &Results, current: &Results, thresholds: Thresholds) ->
         match baseline.point(&now.label) {
             Some(base) => {
                 comparison.single_repeat |= base.runs.len() < 2 || now.runs.len() < 2;
-                comparison
-                    .rows
-                    .extend(compare_point(base, now, thresholds));
+                comparison.rows.extend(compare_point(base, now, thresholds));
             }
             None => comparison.unmatched.push(now.label.clone()),
         }
@@ -268,7 +270,10 @@ mod tests {
         let t = Thresholds::default();
         assert!(!compare(&base, &results(95e6, 1_000, 0.0), t).regressed());
         assert!(compare(&base, &results(80e6, 1_000, 0.0), t).regressed());
-        assert!(compare(&base, &results(100e6, 2_000, 0.0), t).regressed(), "latency rise");
+        assert!(
+            compare(&base, &results(100e6, 2_000, 0.0), t).regressed(),
+            "latency rise"
+        );
         let better = compare(&base, &results(130e6, 1_000, 0.0), t);
         assert!(!better.regressed());
         assert!(better.rows.iter().any(|r| r.verdict == Verdict::Improved));

@@ -14,9 +14,10 @@ const PLOT_SIZE: (u32, u32) = (900, 540);
 
 /// What the x axis shows, and each point's x value.
 fn x_axis(results: &Results) -> (String, Vec<f64>) {
-    let swept_consumers = results.points.iter().any(|p| {
-        p.swept.contains_key("groups") || p.swept.contains_key("members_per_group")
-    });
+    let swept_consumers = results
+        .points
+        .iter()
+        .any(|p| p.swept.contains_key("groups") || p.swept.contains_key("members_per_group"));
     let first_swept = results
         .points
         .first()

@@ -154,7 +154,12 @@ fn expect_reply(what: &str, ret: streamspec_model::Ret) -> Result<Reply, SetupEr
     ret.map_err(|code| SetupError(format!("{what} refused: {code:?}")))
 }
 
-fn join(engine: &Engine, group_id: &str, member_id: &str, topics: &[String]) -> Result<(i32, Vec<TopicPartition>), SetupError> {
+fn join(
+    engine: &Engine,
+    group_id: &str,
+    member_id: &str,
+    topics: &[String],
+) -> Result<(i32, Vec<TopicPartition>), SetupError> {
     let reply = expect_reply(
         "join_group",
         engine.apply(&Op::JoinGroup {
@@ -185,7 +190,10 @@ pub fn producer_partitions(producer: usize, producers: usize, partitions: usize)
 }
 
 /// Run `point` once; `progress` is called every [`PROGRESS_INTERVAL`].
-pub fn run_point(point: &Point, mut progress: impl FnMut(Progress)) -> Result<RunResult, SetupError> {
+pub fn run_point(
+    point: &Point,
+    mut progress: impl FnMut(Progress),
+) -> Result<RunResult, SetupError> {
     let engine = Engine::new();
     let mut partitions = Vec::new();
     for topic in &point.topics {
@@ -269,8 +277,16 @@ pub fn run_point(point: &Point, mut progress: impl FnMut(Progress)) -> Result<Ru
 
         let snapshot = || {
             (
-                shared.produced.iter().map(|c| c.0.load(Ordering::Relaxed)).sum::<u64>(),
-                shared.consumed.iter().map(|c| c.0.load(Ordering::Relaxed)).sum::<u64>(),
+                shared
+                    .produced
+                    .iter()
+                    .map(|c| c.0.load(Ordering::Relaxed))
+                    .sum::<u64>(),
+                shared
+                    .consumed
+                    .iter()
+                    .map(|c| c.0.load(Ordering::Relaxed))
+                    .sum::<u64>(),
             )
         };
         let report = |progress: &mut dyn FnMut(Progress)| {
@@ -310,7 +326,9 @@ pub fn run_point(point: &Point, mut progress: impl FnMut(Progress)) -> Result<Ru
         shared.stop.store(true, Ordering::Relaxed);
         report(&mut progress);
 
-        producers.into_iter().for_each(|p| p.join().expect("producer panicked"));
+        producers
+            .into_iter()
+            .for_each(|p| p.join().expect("producer panicked"));
         let mut latency = Histogram::<u64>::new_with_max(LATENCY_NS_MAX, 3).expect("valid bounds");
         let mut delivery_errors = 0;
         let mut delivery_error_examples = Vec::new();
@@ -421,7 +439,9 @@ impl Shared<'_> {
                 Ok(_) => {
                     sequences[slot] += batch;
                     produced += batch;
-                    self.produced[producer].0.fetch_add(batch, Ordering::Relaxed);
+                    self.produced[producer]
+                        .0
+                        .fetch_add(batch, Ordering::Relaxed);
                 }
                 // The trimmer has not caught up with a full partition: try again later.
                 Err(_) => thread::yield_now(),
@@ -439,10 +459,9 @@ impl Shared<'_> {
         let error = |outcome: &mut MemberOutcome, message: String| {
             outcome.delivery_errors += 1;
             if outcome.examples.len() < DELIVERY_ERROR_EXAMPLES_MAX {
-                outcome.examples.push(format!(
-                    "{} {}: {message}",
-                    plan.group_id, plan.member_id
-                ));
+                outcome
+                    .examples
+                    .push(format!("{} {}: {message}", plan.group_id, plan.member_id));
             }
         };
         let mut positions = vec![0i64; plan.partitions.len()];
@@ -491,7 +510,10 @@ impl Shared<'_> {
                 let summary = match fetched {
                     Ok(summary) => summary,
                     Err(code) => {
-                        error(&mut outcome, format!("fetch at {position} refused: {code:?}"));
+                        error(
+                            &mut outcome,
+                            format!("fetch at {position} refused: {code:?}"),
+                        );
                         // Nothing is trimmed below a position, so this cannot recur unless
                         // the engine is wrong; stop reading rather than spin on errors.
                         return outcome;
@@ -506,7 +528,10 @@ impl Shared<'_> {
                     }
                 }
                 for problem in problems {
-                    error(&mut outcome, format!("{}: {problem}", self.partitions[p].topic_partition()));
+                    error(
+                        &mut outcome,
+                        format!("{}: {problem}", self.partitions[p].topic_partition()),
+                    );
                 }
                 if summary.count > 0 {
                     read_any = true;
@@ -540,7 +565,9 @@ impl Shared<'_> {
             if !read_any {
                 match plan.partitions.as_slice() {
                     [only] => {
-                        self.partitions[*only].handle.wait_for(positions[0], IDLE_WAIT);
+                        self.partitions[*only]
+                            .handle
+                            .wait_for(positions[0], IDLE_WAIT);
                     }
                     _ => thread::yield_now(),
                 }
@@ -619,7 +646,11 @@ mod tests {
         // correct engine. Method: 2 groups x 2 members over 3 partitions, 2 producers.
         let mut updates = 0;
         let result = run_point(&point(2, 2, 3, 2), |_| updates += 1).unwrap();
-        assert_eq!(result.delivery_errors, 0, "{:?}", result.delivery_error_examples);
+        assert_eq!(
+            result.delivery_errors, 0,
+            "{:?}",
+            result.delivery_error_examples
+        );
         assert!(result.produced_records > 0);
         assert!(result.consumed_records > 0);
         assert!(result.latency.samples > 0);
@@ -720,7 +751,11 @@ partitions = 1
             member.join().unwrap()
         });
         // (A commit may also be refused, the group being made up; only ordering counts here.)
-        let gaps: Vec<&String> = outcome.examples.iter().filter(|e| e.contains("sequence")).collect();
+        let gaps: Vec<&String> = outcome
+            .examples
+            .iter()
+            .filter(|e| e.contains("sequence"))
+            .collect();
         assert_eq!(gaps.len(), 1, "{:?}", outcome.examples);
         assert!(gaps[0].contains("sequence 3, expected 2"), "{gaps:?}");
     }

@@ -101,16 +101,23 @@ fn workload_of(args: &BenchArgs) -> Result<Workload, String> {
     if let Some(warmup_s) = args.warmup_s {
         workload.warmup_s = warmup_s;
     }
-    workload
-        .check()
-        .map_err(|e| format!("{} (after command-line overrides): {e}", args.workload.display()))?;
+    workload.check().map_err(|e| {
+        format!(
+            "{} (after command-line overrides): {e}",
+            args.workload.display()
+        )
+    })?;
     Ok(workload)
 }
 
 fn read_baseline(path: &Path) -> Result<Results, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    serde_json::from_str(&text)
-        .map_err(|e| format!("{}: not a streamspec bench results file: {e}", path.display()))
+    serde_json::from_str(&text).map_err(|e| {
+        format!(
+            "{}: not a streamspec bench results file: {e}",
+            path.display()
+        )
+    })
 }
 
 fn write_file(path: &Path, contents: &str) -> Result<(), String> {
@@ -264,7 +271,11 @@ fn run_inner(args: &BenchArgs, out: &mut dyn Write) -> Result<u8, String> {
     }
 
     let mut code = EXIT_PASSED;
-    let delivery_errors: u64 = results.points.iter().map(|p| p.median.delivery_errors).sum();
+    let delivery_errors: u64 = results
+        .points
+        .iter()
+        .map(|p| p.median.delivery_errors)
+        .sum();
     if delivery_errors > 0 {
         writeln!(out, "\nFAIL {delivery_errors} delivery errors:").map_err(io)?;
         for run in results.points.iter().flat_map(|p| &p.runs) {
@@ -355,15 +366,22 @@ groups = [1, 2]
         assert_eq!(code, EXIT_PASSED, "{report}");
         assert!(report.contains("groups=2"), "{report}");
 
-        let results: Results =
-            serde_json::from_str(&std::fs::read_to_string(dir.path().join("out/results.json")).unwrap())
-                .unwrap();
+        let results: Results = serde_json::from_str(
+            &std::fs::read_to_string(dir.path().join("out/results.json")).unwrap(),
+        )
+        .unwrap();
         assert_eq!(results.points.len(), 2);
         assert_eq!(results.points[1].consumers, 2);
         assert!(results.points.iter().all(|p| p.runs.len() == 2));
-        assert!(results.points.iter().all(|p| p.median.consumed_records_per_s > 0.0));
+        assert!(results
+            .points
+            .iter()
+            .all(|p| p.median.consumed_records_per_s > 0.0));
         let svg = std::fs::read_to_string(dir.path().join("out/plot.svg")).unwrap();
-        assert!(svg.starts_with("<svg") && svg.contains("consumers"), "{svg:.200}");
+        assert!(
+            svg.starts_with("<svg") && svg.contains("consumers"),
+            "{svg:.200}"
+        );
 
         // Against itself, with thresholds wide enough for a shared test machine.
         let saved = dir.path().join("baseline.json");
@@ -393,7 +411,11 @@ groups = [1, 2]
     fn bad_input_names_the_field_or_file_and_exits_2() {
         let dir = tempfile::tempdir().unwrap();
         let workload = dir.path().join("w.toml");
-        std::fs::write(&workload, SWEEP.replace("record_bytes = 16", "record_bytes = 2")).unwrap();
+        std::fs::write(
+            &workload,
+            SWEEP.replace("record_bytes = 16", "record_bytes = 2"),
+        )
+        .unwrap();
         let (code, report) = run_report(&args(dir.path(), &workload));
         assert_eq!(code, EXIT_BAD_INPUT);
         assert!(report.contains("record_bytes"), "{report}");
