@@ -1,12 +1,12 @@
 //! How a bench times a system on a workload: verify first, then time only verified runs.
 //!
-//! Each function runs the workload once and checks every consumer's count and checksum
-//! ([`crate::workload::Run::verify`]); a system that misdelivers stops the bench with the
-//! consumer and the difference, before any timing. A system that does not run the workload
-//! (`None`) is skipped. Timing uses criterion's `iter_custom`: each iteration is one fresh
-//! run, and only its timed part counts, so setup (spawning threads, prefilling partitions)
-//! stays out. Every timed run is verified again (outside the timing) against the tallies
-//! computed once up front.
+//! When criterion selects a case, its first run is untimed and checked: every consumer's
+//! count and checksum ([`crate::workload::Run::verify`]); a system that misdelivers stops
+//! the bench with the consumer and the difference, before any timing. Timing uses
+//! criterion's `iter_custom`: each iteration is one fresh run, and only its timed part
+//! counts, so setup (spawning threads, prefilling partitions) stays out. Every timed run is
+//! verified again (outside the timing) against the tallies computed once up front. A system
+//! that does not run a workload (`None` on a tiny probe run of the same shape) is skipped.
 
 use std::time::Duration;
 
@@ -26,6 +26,9 @@ pub fn criterion() -> Criterion {
         .configure_from_args()
 }
 
+/// Records in the probe run that tells whether a system runs a workload at all.
+const PROBE_RECORDS: u64 = 16;
+
 fn check(system: &str, what: &str, run: &Run, consumers: usize, expected: &dyn Fn(usize) -> Tally) {
     if let Err(wrong) = run.verify(consumers, expected) {
         panic!("{system} delivered wrongly in {what}: {wrong}");
@@ -39,7 +42,13 @@ fn time(
     mut once: impl FnMut() -> Run,
     verify: impl Fn(&Run),
 ) {
+    let mut verified = false;
     group.bench_function(BenchmarkId::new(system, parameter), |b| {
+        if !verified {
+            // Untimed: the check before any timing (runs only for selected cases).
+            verify(&once());
+            verified = true;
+        }
         b.iter_custom(|iterations| {
             let mut total = Duration::ZERO;
             for _ in 0..iterations {
@@ -54,12 +63,15 @@ fn time(
 
 /// Bench `S` on a fan-out workload, parameter = the consumer count.
 pub fn fan_out<S: System>(group: &mut BenchmarkGroup<'_, WallTime>, workload: FanOut) {
-    let Some(first) = S::fan_out(&workload) else {
-        return;
+    let probe = FanOut {
+        records: PROBE_RECORDS,
+        ..workload
     };
+    if S::fan_out(&probe).is_none() {
+        return;
+    }
     let expected = workload.expected();
     let verify = |run: &Run| check(S::NAME, "fan-out", run, workload.consumers, &|_| expected);
-    verify(&first);
     time(
         group,
         S::NAME,
@@ -71,9 +83,13 @@ pub fn fan_out<S: System>(group: &mut BenchmarkGroup<'_, WallTime>, workload: Fa
 
 /// Bench `S` on a group scaling workload, parameter = the member count.
 pub fn group_scaling<S: System>(group: &mut BenchmarkGroup<'_, WallTime>, workload: GroupScaling) {
-    let Some(first) = S::group_scaling(&workload) else {
-        return;
+    let probe = GroupScaling {
+        records_per_partition: PROBE_RECORDS,
+        ..workload
     };
+    if S::group_scaling(&probe).is_none() {
+        return;
+    }
     let expected: Vec<Tally> = (0..workload.members)
         .map(|m| workload.expected(m))
         .collect();
@@ -82,7 +98,6 @@ pub fn group_scaling<S: System>(group: &mut BenchmarkGroup<'_, WallTime>, worklo
             expected[m]
         })
     };
-    verify(&first);
     time(
         group,
         S::NAME,
@@ -94,12 +109,15 @@ pub fn group_scaling<S: System>(group: &mut BenchmarkGroup<'_, WallTime>, worklo
 
 /// Bench `S` on a produce workload, parameter = the producer count.
 pub fn produce<S: System>(group: &mut BenchmarkGroup<'_, WallTime>, workload: Produce) {
-    let Some(first) = S::produce(&workload) else {
-        return;
+    let probe = Produce {
+        records_per_producer: PROBE_RECORDS,
+        ..workload
     };
+    if S::produce(&probe).is_none() {
+        return;
+    }
     let expected = workload.expected();
     let verify = |run: &Run| check(S::NAME, "produce", run, 1, &|_| expected);
-    verify(&first);
     time(
         group,
         S::NAME,
@@ -111,12 +129,15 @@ pub fn produce<S: System>(group: &mut BenchmarkGroup<'_, WallTime>, workload: Pr
 
 /// Bench `S` on the latency workload, parameter = the value size.
 pub fn latency<S: System>(group: &mut BenchmarkGroup<'_, WallTime>, workload: Latency) {
-    let Some(first) = S::latency(&workload) else {
-        return;
+    let probe = Latency {
+        round_trips: PROBE_RECORDS,
+        ..workload
     };
+    if S::latency(&probe).is_none() {
+        return;
+    }
     let expected = workload.expected();
     let verify = |run: &Run| check(S::NAME, "latency", run, 1, &|_| expected);
-    verify(&first);
     time(
         group,
         S::NAME,
