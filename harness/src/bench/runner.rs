@@ -33,7 +33,7 @@ use serde::{Deserialize, Serialize};
 use streamspec_engine::{Engine, PartitionHandle};
 use streamspec_model::{Assignor, OffsetReset, Op, Reply, TopicConfig, TopicPartition};
 
-use crate::workload::{Point, Rate, RECORD_BYTES_SEQUENCED_MIN};
+use crate::bench::workload::{Point, Rate, RECORD_BYTES_SEQUENCED_MIN};
 
 /// How often a member commits its positions.
 pub const COMMIT_INTERVAL: Duration = Duration::from_millis(100);
@@ -611,7 +611,7 @@ impl PartitionRef {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::workload::{TopicSpec, Workload};
+    use crate::bench::workload::{TopicSpec, Workload};
 
     fn point(groups: usize, members: usize, partitions: usize, producers: usize) -> Point {
         Point {

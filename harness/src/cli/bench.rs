@@ -23,7 +23,7 @@ use crate::bench::baseline::{
 use crate::bench::plot;
 use crate::bench::results::{Machine, Medians, PointResults, Results};
 use crate::bench::runner::run_point;
-use crate::workload::{Workload, REPEATS_MAX};
+use crate::bench::workload::{Workload, REPEATS_MAX};
 
 /// Exit code: every run delivered correctly and nothing regressed.
 const EXIT_PASSED: u8 = 0;
