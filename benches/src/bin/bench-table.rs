@@ -53,10 +53,16 @@ fn cases(dir: &Path, out: &mut Vec<Case>) {
             let elements = benchmark["throughput"]["Elements"].as_f64();
             let median_ns = estimates["median"]["point_estimate"].as_f64();
             if let (Some(elements), Some(median_ns)) = (elements, median_ns) {
+                let function = benchmark["function_id"].as_str().unwrap_or("?").to_string();
+                // A bench without a parameter (the checker's) gets a row per function.
+                let (system, parameter) = match benchmark["value_str"].as_str() {
+                    Some(value) => (function, value.to_string()),
+                    None => ("throughput".to_string(), function),
+                };
                 out.push(Case {
                     group: benchmark["group_id"].as_str().unwrap_or("?").to_string(),
-                    system: benchmark["function_id"].as_str().unwrap_or("?").to_string(),
-                    parameter: benchmark["value_str"].as_str().unwrap_or("?").to_string(),
+                    system,
+                    parameter,
                     records_per_s: elements / (median_ns * 1e-9),
                 });
             }
@@ -73,8 +79,10 @@ fn threads(group: &str, parameter: &str) -> Option<usize> {
         Some(n + 1)
     } else if group.starts_with("latency") {
         Some(2)
-    } else {
+    } else if group.starts_with("group_scaling") || group.starts_with("produce") {
         Some(n)
+    } else {
+        None
     }
 }
 
@@ -114,12 +122,24 @@ fn main() {
             .insert(case.system, case.records_per_s);
     }
     for (group, rows) in &groups {
-        let systems: Vec<&str> = SYSTEMS
+        // The known systems in their order, then anything else measured (other benches).
+        let mut systems: Vec<&str> = SYSTEMS
             .iter()
             .copied()
             .filter(|s| rows.values().any(|r| r.contains_key(*s)))
             .collect();
-        let peers: Vec<&str> = systems.iter().copied().filter(|s| *s != "engine").collect();
+        for row in rows.values() {
+            for system in row.keys() {
+                if !systems.contains(&system.as_str()) {
+                    systems.push(system);
+                }
+            }
+        }
+        let peers: Vec<&str> = if systems.contains(&"engine") {
+            systems.iter().copied().filter(|s| *s != "engine").collect()
+        } else {
+            Vec::new()
+        };
         println!("\n#### `{group}`\n");
         let mut header = String::from("| n | threads |");
         let mut rule = String::from("|---|---|");
@@ -140,7 +160,7 @@ fn main() {
             let mark = match threads {
                 Some(t) if t > cores => format!("{t} (oversubscribed)"),
                 Some(t) => t.to_string(),
-                None => "?".into(),
+                None => "-".into(),
             };
             let mut line = format!("| {parameter} | {mark} |");
             for system in &systems {
