@@ -22,8 +22,8 @@ use streamspec_model::config::{
 };
 use streamspec_model::{
     Assignor, ErrorCode, MemberDescription, OffsetReset, OffsetSpec, Op, PartitionLogStart,
-    PolledRecord, ProducerBatch, Record, Reply, Ret, RetentionPolicy, StoredRecord,
-    TimestampType, TopicConfig,
+    PolledRecord, ProducerBatch, Record, Reply, Ret, RetentionPolicy, StoredRecord, TimestampType,
+    TopicConfig,
 };
 
 use crate::group::{Group, GroupTable, GroupView, Member};
@@ -140,7 +140,10 @@ fn check_records(records: &[Record], config: &TopicConfig) -> Result<(), ErrorCo
 }
 
 fn check_timestamps_and_size(records: &[Record], config: &TopicConfig) -> Result<(), ErrorCode> {
-    if records.iter().any(|r| r.timestamp_ms.is_some_and(|t| t < 0)) {
+    if records
+        .iter()
+        .any(|r| r.timestamp_ms.is_some_and(|t| t < 0))
+    {
         return Err(ErrorCode::InvalidRequest);
     }
     let batch_bytes: u64 = records.iter().map(Record::size_bytes).sum();
@@ -353,20 +356,16 @@ impl Engine {
         for group in self.group_table(guard).groups.values() {
             let view = group.view(guard);
             if view.members.iter().any(|m| m.subscribes(topic)) {
-                self.new_generation(group, view.assignor, view.members.clone(), guard);
+                self.new_generation(group, view.members.clone(), guard);
             }
         }
     }
 
-    /// Publish generation + 1 of `group` with `members`. Call under the control mutex.
-    fn new_generation(
-        &self,
-        group: &Group,
-        assignor: Assignor,
-        members: Vec<Arc<Member>>,
-        guard: &Guard,
-    ) {
+    /// Publish generation + 1 of `group` with `members`, assigned by the group's assignor.
+    /// Call under the control mutex.
+    fn new_generation(&self, group: &Group, members: Vec<Arc<Member>>, guard: &Guard) {
         let generation = group.view(guard).generation + 1;
+        let assignor = group.assignor();
         let next = GroupView::build(generation, assignor, members, self.topic_table(guard));
         group.publish(next, guard);
     }
@@ -399,20 +398,20 @@ impl Engine {
             Some(_) => return Err(ErrorCode::UnknownTopicOrPartition),
             None => match &records[0].key {
                 Some(key) => kafka_partition(key.as_slice(), partitions),
-                None => {
-                    (topic.keyless_next.load(Ordering::Relaxed) % partitions as u64) as i32
-                }
+                None => (topic.keyless_next.load(Ordering::Relaxed) % partitions as u64) as i32,
             },
         };
         check_timestamps_and_size(records, &topic.config)?;
-        let reply = self.append_checked(topic, index, records, producer, &guard)?;
-        if keyless {
+        let (reply, appended) = self.append_checked(topic, index, records, producer, &guard)?;
+        if keyless && appended {
+            // The round-robin counter advances only when a batch it placed is appended.
             topic.keyless_next.fetch_add(1, Ordering::Relaxed);
         }
         Ok(reply)
     }
 
-    /// Steps 6 and 7 of produce, the earlier checks done.
+    /// Steps 6 and 7 of produce, the earlier checks done. Returns the reply and whether the
+    /// batch was appended (`false` for a duplicate).
     fn append_checked(
         &self,
         topic: &Topic,
@@ -420,7 +419,7 @@ impl Engine {
         records: &[Record],
         producer: Option<&ProducerBatch>,
         guard: &Guard,
-    ) -> Ret {
+    ) -> Result<(Reply, bool), ErrorCode> {
         let partition = &topic.partitions[index as usize];
         let log_append_time = topic.config.timestamp_type == TimestampType::LogAppendTime;
         let reply = |base_offset: i64, append_time_ms: i64| Reply::Produced {
@@ -438,10 +437,11 @@ impl Engine {
                     log_append_time,
                 })
                 .map_err(append_error)?;
-            return Ok(reply(base_offset, now_ms));
+            return Ok((reply(base_offset, now_ms), true));
         };
         let count = records.len() as i64;
-        if batch.base_sequence < 0 || i64::from(batch.base_sequence) + count - 1 > i64::from(i32::MAX)
+        if batch.base_sequence < 0
+            || i64::from(batch.base_sequence) + count - 1 > i64::from(i32::MAX)
         {
             return Err(ErrorCode::InvalidRequest);
         }
@@ -450,7 +450,7 @@ impl Engine {
         let claimed = partition.producers.claim(batch.producer_id, guard);
         match claimed.check_sequence(batch.producer_epoch, batch.base_sequence, count as i32)? {
             SequenceVerdict::Duplicate(original) => {
-                Ok(reply(original.base_offset, original.append_time_ms))
+                Ok((reply(original.base_offset, original.append_time_ms), false))
             }
             SequenceVerdict::Append => {
                 let now_ms = self.clock.now_ms();
@@ -469,7 +469,7 @@ impl Engine {
                     base_offset,
                     append_time_ms: now_ms,
                 });
-                Ok(reply(base_offset, now_ms))
+                Ok((reply(base_offset, now_ms), true))
             }
         }
     }
@@ -649,7 +649,12 @@ impl Engine {
         }
         let _control = lock(&self.control);
         let guard = crossbeam_epoch::pin();
-        let now_ms = self.clock.now_ms.load(Ordering::Relaxed) + ms as i64;
+        let now_ms = self
+            .clock
+            .now_ms
+            .load(Ordering::Relaxed)
+            .checked_add(ms as i64)
+            .ok_or(ErrorCode::InvalidRequest)?;
         self.clock.now_ms.store(now_ms, Ordering::Release);
         for group in self.group_table(&guard).groups.values() {
             let view = group.view(&guard);
@@ -663,7 +668,7 @@ impl Engine {
                 .cloned()
                 .collect();
             if alive.len() != view.members.len() {
-                self.new_generation(group, view.assignor, alive, &guard);
+                self.new_generation(group, alive, &guard);
             }
         }
         Ok(Reply::Ack)
@@ -674,7 +679,7 @@ impl Engine {
     }
 
     /// Create group `name` (which must not exist). Call under the control mutex.
-    fn create_group<'g>(&self, name: &str, guard: &'g Guard) -> Result<Arc<Group>, ErrorCode> {
+    fn create_group(&self, name: &str, guard: &Guard) -> Result<Arc<Group>, ErrorCode> {
         let table = self.group_table(guard);
         if table.groups.len() >= GROUPS_COUNT_MAX {
             return Err(ErrorCode::PolicyViolation);
@@ -729,7 +734,7 @@ impl Engine {
         };
         let others = view.map_or(0, |v| v.members.len() - usize::from(known.is_some()));
         if let Some(view) = view {
-            if others > 0 && view.assignor != assignor {
+            if others > 0 && existing.as_ref().is_some_and(|g| g.assignor() != assignor) {
                 return Err(ErrorCode::InconsistentGroupProtocol);
             }
             if known.is_none() && view.members.len() >= GROUP_MEMBERS_MAX {
@@ -743,6 +748,9 @@ impl Engine {
             Some(group) => group,
             None => self.create_group(group_name, &guard)?,
         };
+        // The group's assignor becomes the joiner's (the same as the others', checked above;
+        // the only member may switch, which alone starts no generation).
+        group.set_assignor(assignor);
         let view = group.view(&guard);
         let unchanged = known.filter(|&i| view.members[i].topics == subscription);
         if let Some(index) = unchanged {
@@ -773,10 +781,11 @@ impl Engine {
             now_ms,
         )));
         members.sort_by(|a, b| a.id.cmp(&b.id));
-        let group_assignor = if others > 0 { view.assignor } else { assignor };
-        self.new_generation(&group, group_assignor, members, &guard);
+        self.new_generation(&group, members, &guard);
         let view = group.view(&guard);
-        let index = view.member_index(member_id).expect("the joiner is a member");
+        let index = view
+            .member_index(member_id)
+            .expect("the joiner is a member");
         Ok(Reply::Joined {
             generation: view.generation,
             assignment: view.assignment_of(index),
@@ -801,7 +810,7 @@ impl Engine {
             .filter(|m| m.id != member_id)
             .cloned()
             .collect();
-        self.new_generation(group, view.assignor, members, &guard);
+        self.new_generation(group, members, &guard);
         Ok(Reply::Ack)
     }
 
@@ -1057,12 +1066,12 @@ impl Drop for Engine {
     fn drop(&mut self) {
         // SAFETY: `&mut self`: no other thread can reach the tables.
         let guard = unsafe { crossbeam_epoch::unprotected() };
-        for table in [&self.topics] {
-            let old = table.swap(crossbeam_epoch::Shared::null(), Ordering::Relaxed, guard);
-            if !old.is_null() {
-                // SAFETY: owned by the engine.
-                drop(unsafe { old.into_owned() });
-            }
+        let old = self
+            .topics
+            .swap(crossbeam_epoch::Shared::null(), Ordering::Relaxed, guard);
+        if !old.is_null() {
+            // SAFETY: owned by the engine.
+            drop(unsafe { old.into_owned() });
         }
         let old = self
             .groups
@@ -1104,6 +1113,17 @@ impl PartitionHandle {
     /// The log start offset.
     pub fn log_start_offset(&self) -> i64 {
         self.log().log_start_offset()
+    }
+
+    /// Advance the log start to `offset` (`delete_records` without the name lookup); returns
+    /// the log start now.
+    pub fn delete_records(&self, offset: i64) -> Result<i64, ErrorCode> {
+        self.check_live()?;
+        let high_watermark = self.high_watermark();
+        if !(0..=high_watermark).contains(&offset) {
+            return Err(ErrorCode::OffsetOutOfRange);
+        }
+        Ok(self.log().advance_log_start(offset))
     }
 
     /// Append keyless, headerless values stamped with the clock; returns the first offset.
@@ -1201,7 +1221,11 @@ impl PartitionHandle {
     }
 
     /// Records as the model returns them (a convenience for tests).
-    pub fn fetch_stored(&self, offset: i64, max_records: usize) -> Result<Vec<StoredRecord>, ErrorCode> {
+    pub fn fetch_stored(
+        &self,
+        offset: i64,
+        max_records: usize,
+    ) -> Result<Vec<StoredRecord>, ErrorCode> {
         let mut records = Vec::new();
         self.fetch_with(offset, max_records, |offset, view| {
             records.push(view.to_stored(offset))

@@ -18,7 +18,9 @@ use crossbeam_epoch::{Atomic, Guard, Owned, Shared};
 use streamspec_model::config::{PRODUCERS_COUNT_MAX, PRODUCER_BATCHES_RETAINED};
 use streamspec_model::ErrorCode;
 
-use crate::sync::{lock, AtomicBool, AtomicI32, AtomicI64, Backoff, Mutex, Ordering, UnsafeCell};
+use crate::sync::{
+    lock, AtomicBool, AtomicI32, AtomicI64, AtomicPtr, Backoff, Mutex, Ordering, UnsafeCell,
+};
 
 /// Producer ids the registry can hold epochs for: the model's limit (4 under loom).
 #[cfg(not(loom))]
@@ -31,13 +33,18 @@ const PRODUCER_IDS_CAPACITY: usize = 4;
 const PRODUCER_BLOCK_ENTRIES: usize = 256;
 const PRODUCER_BLOCKS: usize = PRODUCER_IDS_CAPACITY.div_ceil(PRODUCER_BLOCK_ENTRIES);
 
+/// The epoch of a retired producer id: outside `i16`, so no batch's epoch ever equals it.
+const EPOCH_RETIRED: i32 = i32::MIN;
+
 /// The engine-wide issuer of producer ids and epochs.
 #[derive(Debug)]
 pub struct ProducerRegistry {
     /// Ids issued so far; ids below it exist. Published with Release after the id's epoch.
     issued_count: AtomicI64,
-    /// Current epoch per id.
-    epochs: Box<[AtomicI32]>,
+    /// Current epoch per id, in lazily allocated chunks of [`PRODUCER_BLOCK_ENTRIES`] (an
+    /// engine that issues few ids pays for few). Chunks are installed under the
+    /// `transactional` mutex and never removed before drop.
+    epochs: EpochTable,
     /// Transactional id → producer id; only `init_producer_id` touches it.
     transactional: Mutex<HashMap<String, i64>>,
 }
@@ -53,9 +60,7 @@ impl ProducerRegistry {
     pub fn new() -> ProducerRegistry {
         ProducerRegistry {
             issued_count: AtomicI64::new(0),
-            epochs: (0..PRODUCER_IDS_CAPACITY)
-                .map(|_| AtomicI32::new(0))
-                .collect(),
+            epochs: EpochTable::new(),
             transactional: Mutex::new(HashMap::new()),
         }
     }
@@ -63,10 +68,18 @@ impl ProducerRegistry {
     /// `init_producer_id`: `(producer_id, producer_epoch)`. The caller validated the id.
     pub fn init(&self, transactional_id: Option<&str>) -> Result<(i64, i16), ErrorCode> {
         let mut transactional = lock(&self.transactional);
-        if let Some(id) = transactional_id.and_then(|t| transactional.get(t)).copied() {
-            let epoch = self.epochs[id as usize].load(Ordering::Relaxed);
+        let previous = transactional_id.and_then(|t| transactional.get(t)).copied();
+        if let Some(id) = previous {
+            let epoch = self
+                .epochs
+                .get(id)
+                .expect("an issued id has an epoch")
+                .load(Ordering::Relaxed);
             if epoch < i32::from(i16::MAX) {
-                self.epochs[id as usize].store(epoch + 1, Ordering::Release);
+                self.epochs
+                    .get(id)
+                    .expect("an issued id has an epoch")
+                    .store(epoch + 1, Ordering::Release);
                 return Ok((id, (epoch + 1) as i16));
             }
         }
@@ -74,7 +87,14 @@ impl ProducerRegistry {
         if id as usize >= PRODUCERS_COUNT_MAX.min(PRODUCER_IDS_CAPACITY) {
             return Err(ErrorCode::PolicyViolation);
         }
-        self.epochs[id as usize].store(0, Ordering::Relaxed);
+        if let Some(exhausted) = previous {
+            // Its epochs are used up: retire it, so every batch naming it is fenced.
+            self.epochs
+                .get(exhausted)
+                .expect("an issued id has an epoch")
+                .store(EPOCH_RETIRED, Ordering::Release);
+        }
+        self.epochs.get_or_install(id).store(0, Ordering::Relaxed);
         self.issued_count.store(id + 1, Ordering::Release);
         if let Some(t) = transactional_id {
             transactional.insert(t.to_owned(), id);
@@ -87,11 +107,77 @@ impl ProducerRegistry {
         if producer_id < 0 || producer_id >= self.issued_count.load(Ordering::Acquire) {
             return Err(ErrorCode::UnknownProducerId);
         }
-        let current = self.epochs[producer_id as usize].load(Ordering::Acquire);
+        let Some(current) = self.epochs.get(producer_id) else {
+            return Err(ErrorCode::UnknownProducerId);
+        };
+        let current = current.load(Ordering::Acquire);
         if current != i32::from(producer_epoch) {
             return Err(ErrorCode::InvalidProducerEpoch);
         }
         Ok(())
+    }
+}
+
+/// Epochs by producer id: a fixed top level of pointers to lazily allocated chunks.
+struct EpochTable {
+    chunks: Box<[AtomicPtr<EpochChunk>]>,
+}
+
+struct EpochChunk {
+    epochs: [AtomicI32; PRODUCER_BLOCK_ENTRIES],
+}
+
+impl std::fmt::Debug for EpochTable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EpochTable").finish_non_exhaustive()
+    }
+}
+
+impl EpochTable {
+    fn new() -> EpochTable {
+        EpochTable {
+            chunks: (0..PRODUCER_BLOCKS)
+                .map(|_| AtomicPtr::new(std::ptr::null_mut()))
+                .collect(),
+        }
+    }
+
+    /// The epoch cell of `id`, if its chunk exists.
+    fn get(&self, id: i64) -> Option<&AtomicI32> {
+        let id = usize::try_from(id).ok()?;
+        let chunk = self
+            .chunks
+            .get(id / PRODUCER_BLOCK_ENTRIES)?
+            .load(Ordering::Acquire);
+        // SAFETY: a non-null chunk pointer came from `Box::into_raw` in `get_or_install` and is
+        // freed only by `drop`, which has `&mut self`.
+        let chunk = unsafe { chunk.as_ref() }?;
+        Some(&chunk.epochs[id % PRODUCER_BLOCK_ENTRIES])
+    }
+
+    /// The epoch cell of `id`, installing its chunk. Called under the registry's mutex, so
+    /// installs never race.
+    fn get_or_install(&self, id: i64) -> &AtomicI32 {
+        let slot = &self.chunks[id as usize / PRODUCER_BLOCK_ENTRIES];
+        if slot.load(Ordering::Acquire).is_null() {
+            let chunk = Box::new(EpochChunk {
+                epochs: std::array::from_fn(|_| AtomicI32::new(0)),
+            });
+            slot.store(Box::into_raw(chunk), Ordering::Release);
+        }
+        self.get(id).expect("installed above")
+    }
+}
+
+impl Drop for EpochTable {
+    fn drop(&mut self) {
+        for slot in self.chunks.iter() {
+            let chunk = slot.swap(std::ptr::null_mut(), Ordering::Relaxed);
+            if !chunk.is_null() {
+                // SAFETY: from `Box::into_raw`, freed once, here, with exclusive access.
+                drop(unsafe { Box::from_raw(chunk) });
+            }
+        }
     }
 }
 
@@ -202,6 +288,10 @@ impl ClaimedProducer<'_> {
     /// Remember an appended batch.
     pub fn record(&self, batch: BatchRecord) {
         self.with_state(|state| {
+            if state.last.is_some_and(|(epoch, _)| epoch < batch.epoch) {
+                // A newer epoch first forgets the older epoch's batches.
+                state.batches.clear();
+            }
             state.last = Some((batch.epoch, batch.sequence_last));
             if state.batches.len() == PRODUCER_BATCHES_RETAINED {
                 state.batches.remove(0);
@@ -232,17 +322,17 @@ impl ProducerStates {
         debug_assert!(id < PRODUCER_IDS_CAPACITY);
         let block = install(&self.blocks[id / PRODUCER_BLOCK_ENTRIES], guard, || {
             ProducerBlock {
-                entries: (0..PRODUCER_BLOCK_ENTRIES).map(|_| Atomic::null()).collect(),
+                entries: (0..PRODUCER_BLOCK_ENTRIES)
+                    .map(|_| Atomic::null())
+                    .collect(),
             }
         });
-        let entry = install(
-            &block.entries[id % PRODUCER_BLOCK_ENTRIES],
-            guard,
-            || ProducerEntry {
+        let entry = install(&block.entries[id % PRODUCER_BLOCK_ENTRIES], guard, || {
+            ProducerEntry {
                 claim: AtomicBool::new(false),
                 state: UnsafeCell::new(ProducerState::default()),
-            },
-        );
+            }
+        });
         let mut backoff = Backoff::default();
         while entry
             .claim
@@ -349,7 +439,17 @@ mod tests {
         assert_eq!(registry.check(1, 0), Err(ErrorCode::InvalidProducerEpoch));
         assert_eq!(registry.check(1, 1), Ok(()));
         assert_eq!(registry.check(-1, 0), Err(ErrorCode::UnknownProducerId));
-        registry.epochs[1].store(i32::from(i16::MAX), Ordering::Relaxed);
+        registry
+            .epochs
+            .get(1)
+            .unwrap()
+            .store(i32::from(i16::MAX), Ordering::Relaxed);
         assert_eq!(registry.init(Some("tx")), Ok((2, 0)));
+        assert_eq!(
+            registry.check(1, i16::MAX),
+            Err(ErrorCode::InvalidProducerEpoch),
+            "an exhausted id is retired"
+        );
+        assert_eq!(registry.init(Some("tx")), Ok((2, 1)));
     }
 }

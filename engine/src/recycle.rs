@@ -10,11 +10,12 @@
 use crate::segment::Segment;
 use crate::sync::{AtomicPtr, Ordering};
 
-/// Segments kept per partition: enough to absorb the segments one retention pass frees at
-/// steady state (producer and retention advancing together), small enough that an idle
-/// partition holds at most 4 × 64 KiB of slots plus arenas.
+/// Segments kept per partition: enough to absorb the segments a consumer trimming every few
+/// segments frees before the collector hands them back (16 segments are 64 Ki records) (producer and retention advancing
+/// together), small enough that an idle partition holds at most 16 × 64 KiB of slots plus
+/// their arenas.
 #[cfg(not(loom))]
-pub const POOL_SEGMENTS_MAX: usize = 4;
+pub const POOL_SEGMENTS_MAX: usize = 16;
 /// See the non-loom value.
 #[cfg(loom)]
 pub const POOL_SEGMENTS_MAX: usize = 1;

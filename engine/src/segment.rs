@@ -15,8 +15,9 @@
 //! - out of line: `timestamp_tagged = !timestamp_ms < 0`, `location` = address of a heap block
 //!   `[len: u32][meta32: u32][bytes]`, `meta32 = key_len (29 bits) | flags << 29`.
 //!
-//! Record bytes: `[key][headers block][value]`, the headers block being
-//! `count: u32` then per header `key_len: u32, value_len: u32 (u32::MAX = null), key, value`.
+//! Record bytes: `[key][headers block][value]`, the headers block being `count` then per
+//! header `key_len, value_code, key, value`, each number an LEB128 varint and `value_code`
+//! `0` for a null value, else `len + 1` (a small header costs 3 bytes of framing).
 //! The engine's own overhead per record is the 16-byte slot (plus the headers block framing and
 //! arena slack); `docs/PERFORMANCE.md` states the measured figure.
 //!
@@ -35,11 +36,14 @@ use crate::sync::{AtomicU32, AtomicU64, Ordering, UnsafeCell};
 /// 4096 slots × 16 bytes = 64 KiB of slots: large enough that per-segment costs (allocation,
 /// directory entry, retention bookkeeping) vanish per record, small enough that retention frees
 /// memory in fine steps. Loom builds use 4 so a model crosses segment boundaries quickly.
-#[cfg(not(loom))]
+#[cfg(not(any(loom, miri)))]
 pub const SEGMENT_RECORDS: u64 = 4096;
 /// See the non-loom value.
 #[cfg(loom)]
 pub const SEGMENT_RECORDS: u64 = 4;
+/// Under miri (interpreted, ~1000x slower) 64, so tests cross segments and free them cheaply.
+#[cfg(all(miri, not(loom)))]
+pub const SEGMENT_RECORDS: u64 = 64;
 /// `log2(SEGMENT_RECORDS)`.
 pub const SEGMENT_RECORDS_SHIFT: u32 = SEGMENT_RECORDS.trailing_zeros();
 
@@ -47,8 +51,9 @@ pub const SEGMENT_RECORDS_SHIFT: u32 = SEGMENT_RECORDS.trailing_zeros();
 /// (whose 8-byte header plus the slot stays within the 32-byte overhead budget). Also bounds
 /// the 13-bit `key_len` and 16-bit `len` fields of an inline slot.
 pub const INLINE_RECORD_BYTES_MAX: usize = 4096;
-/// Smallest arena a segment gets, in bytes (4 bytes per slot: a fresh partition wastes little).
-pub const ARENA_BYTES_MIN: usize = 16 * 1024;
+/// Smallest arena a segment gets, in bytes (1 byte per slot: a segment of out-of-line records
+/// wastes little; a fresh partition's first segment grows its successors from its demand).
+pub const ARENA_BYTES_MIN: usize = 4 * 1024;
 /// Largest arena a segment gets, in bytes: every slot holding a maximal inline record.
 pub const ARENA_BYTES_MAX: usize = SEGMENT_RECORDS as usize * INLINE_RECORD_BYTES_MAX;
 
@@ -58,7 +63,44 @@ const META_HEADERS: u32 = 4;
 const INLINE_KEY_LEN_BITS: u32 = 13;
 const OUT_OF_LINE_KEY_LEN_BITS: u32 = 29;
 const OUT_OF_LINE_HEADER_BYTES: usize = 8;
-const HEADER_NULL_VALUE: u32 = u32::MAX;
+const VARINT_BYTES_MAX: usize = 10;
+
+/// A header value's length as framed: 0 for null, `len + 1` otherwise.
+fn header_value_code(header: &Header) -> u64 {
+    header.value.as_ref().map_or(0, |v| v.len() as u64 + 1)
+}
+
+/// Bytes of the LEB128 encoding of `value`.
+fn varint_len(value: u64) -> usize {
+    (64 - (value | 1).leading_zeros() as usize).div_ceil(7)
+}
+
+/// LEB128-encode `value` into `buffer`; returns the bytes used.
+fn encode_varint(mut value: u64, buffer: &mut [u8; VARINT_BYTES_MAX]) -> &[u8] {
+    let mut used = 0;
+    loop {
+        let byte = (value & 0x7f) as u8;
+        value >>= 7;
+        if value == 0 {
+            buffer[used] = byte;
+            return &buffer[..=used];
+        }
+        buffer[used] = byte | 0x80;
+        used += 1;
+    }
+}
+
+/// Decode a LEB128 value from the front of `bytes`; returns it and the rest.
+fn decode_varint(bytes: &[u8]) -> (u64, &[u8]) {
+    let mut value = 0u64;
+    for (i, &byte) in bytes.iter().enumerate().take(VARINT_BYTES_MAX) {
+        value |= u64::from(byte & 0x7f) << (7 * i);
+        if byte & 0x80 == 0 {
+            return (value, &bytes[i + 1..]);
+        }
+    }
+    unreachable!("a varint written by encode_varint ends within {VARINT_BYTES_MAX} bytes")
+}
 
 /// One record slot: its timestamp (sign-tagged) and its location.
 #[derive(Clone, Copy, Debug, Default)]
@@ -89,11 +131,17 @@ impl RecordParts<'_> {
         let headers = if self.headers.is_empty() {
             0
         } else {
-            4 + self
-                .headers
-                .iter()
-                .map(|h| 8 + h.key.len() + h.value.as_ref().map_or(0, Bytes::len))
-                .sum::<usize>()
+            varint_len(self.headers.len() as u64)
+                + self
+                    .headers
+                    .iter()
+                    .map(|h| {
+                        varint_len(h.key.len() as u64)
+                            + varint_len(header_value_code(h))
+                            + h.key.len()
+                            + h.value.as_ref().map_or(0, Bytes::len)
+                    })
+                    .sum::<usize>()
         };
         self.key.map_or(0, <[u8]>::len) + headers + self.value.map_or(0, <[u8]>::len)
     }
@@ -117,6 +165,7 @@ impl RecordParts<'_> {
     /// # Safety
     /// `dst` must be valid for `self.encoded_len()` writes and not read or written by any other
     /// thread until the record is published.
+    #[inline]
     unsafe fn encode_to(&self, dst: *mut u8) {
         let mut cursor = dst;
         let mut put = |bytes: &[u8]| {
@@ -131,14 +180,11 @@ impl RecordParts<'_> {
             put(key);
         }
         if !self.headers.is_empty() {
-            put(&(self.headers.len() as u32).to_le_bytes());
+            let mut varint = [0u8; VARINT_BYTES_MAX];
+            put(encode_varint(self.headers.len() as u64, &mut varint));
             for header in self.headers {
-                put(&(header.key.len() as u32).to_le_bytes());
-                let value_len = header
-                    .value
-                    .as_ref()
-                    .map_or(HEADER_NULL_VALUE, |v| v.len() as u32);
-                put(&value_len.to_le_bytes());
+                put(encode_varint(header.key.len() as u64, &mut varint));
+                put(encode_varint(header_value_code(header), &mut varint));
                 put(header.key.as_bytes());
                 if let Some(value) = &header.value {
                     put(value.as_slice());
@@ -164,6 +210,8 @@ pub struct RecordView<'g> {
     headers_block: &'g [u8],
     /// How many headers.
     header_count: u32,
+    /// Σ (header key + header value) bytes: the headers' share of the record size.
+    headers_payload_bytes: u64,
 }
 
 impl<'g> RecordView<'g> {
@@ -175,24 +223,23 @@ impl<'g> RecordView<'g> {
         } else {
             (None, bytes)
         };
-        let (header_count, headers_block, rest) = if flags & META_HEADERS != 0 {
-            let count = u32::from_le_bytes(rest[..4].try_into().expect("4 bytes"));
-            let mut end = 4;
-            for _ in 0..count {
-                let key_len = u32::from_le_bytes(rest[end..end + 4].try_into().expect("4 bytes"));
-                let value_len =
-                    u32::from_le_bytes(rest[end + 4..end + 8].try_into().expect("4 bytes"));
-                let value_len = if value_len == HEADER_NULL_VALUE {
-                    0
-                } else {
-                    value_len
-                };
-                end += 8 + key_len as usize + value_len as usize;
-            }
-            (count, &rest[4..end], &rest[end..])
-        } else {
-            (0, &rest[..0], rest)
-        };
+        let (header_count, headers_block, headers_payload_bytes, rest) =
+            if flags & META_HEADERS != 0 {
+                let (count, block) = decode_varint(rest);
+                let mut cursor = block;
+                let mut payload = 0u64;
+                for _ in 0..count {
+                    let (key_len, tail) = decode_varint(cursor);
+                    let (value_code, tail) = decode_varint(tail);
+                    let pair = key_len + value_code.saturating_sub(1);
+                    payload += pair;
+                    cursor = &tail[pair as usize..];
+                }
+                let block_len = block.len() - cursor.len();
+                (count as u32, &block[..block_len], payload, cursor)
+            } else {
+                (0, &rest[..0], 0, rest)
+            };
         let value = (flags & META_VALUE != 0).then_some(rest);
         RecordView {
             timestamp_ms,
@@ -200,6 +247,7 @@ impl<'g> RecordView<'g> {
             value,
             headers_block,
             header_count,
+            headers_payload_bytes,
         }
     }
 
@@ -208,14 +256,15 @@ impl<'g> RecordView<'g> {
         let mut headers = Vec::with_capacity(self.header_count as usize);
         let mut rest = self.headers_block;
         for _ in 0..self.header_count {
-            let key_len = u32::from_le_bytes(rest[..4].try_into().expect("4 bytes")) as usize;
-            let value_len = u32::from_le_bytes(rest[4..8].try_into().expect("4 bytes"));
-            let key = String::from_utf8_lossy(&rest[8..8 + key_len]).into_owned();
-            rest = &rest[8 + key_len..];
-            let value = if value_len == HEADER_NULL_VALUE {
+            let (key_len, tail) = decode_varint(rest);
+            let (value_code, tail) = decode_varint(tail);
+            let key_len = key_len as usize;
+            let key = String::from_utf8_lossy(&tail[..key_len]).into_owned();
+            rest = &tail[key_len..];
+            let value = if value_code == 0 {
                 None
             } else {
-                let (value, tail) = rest.split_at(value_len as usize);
+                let (value, tail) = rest.split_at(value_code as usize - 1);
                 rest = tail;
                 Some(Bytes(value.to_vec()))
             };
@@ -226,16 +275,10 @@ impl<'g> RecordView<'g> {
 
     /// The record's size by the model's one formula (`record_size_bytes`).
     pub fn size_bytes(&self) -> u64 {
-        let framing = if self.header_count == 0 {
-            0
-        } else {
-            8 * u64::from(self.header_count)
-        };
         RECORD_OVERHEAD_BYTES
             + self.key.map_or(0, |k| k.len() as u64)
             + self.value.map_or(0, |v| v.len() as u64)
-            + self.headers_block.len() as u64
-            - framing
+            + self.headers_payload_bytes
     }
 
     /// An owned copy, as fetch and poll return it.
@@ -353,6 +396,13 @@ impl Segment {
         self.arena_cursor_bytes.load(Ordering::Relaxed) as usize
     }
 
+    /// Give the segment a fresh arena of `arena_bytes` (clamped like [`Segment::new`]'s).
+    /// Takes `&mut self`: the caller owns it exclusively, unlinked.
+    pub fn replace_arena(&mut self, arena_bytes: usize) {
+        self.arena = Arena::new(arena_bytes.clamp(ARENA_BYTES_MIN, ARENA_BYTES_MAX));
+        self.arena_cursor_bytes = AtomicU64::new(0);
+    }
+
     /// Make a freed segment ready to be linked again at `base_offset`, freeing the out-of-line
     /// records of its old life. Takes `&mut self`: the caller owns it exclusively.
     ///
@@ -400,17 +450,64 @@ impl Segment {
         (end <= self.arena.capacity_bytes as u64).then_some(start as u32)
     }
 
-    /// Write one record into slot `index`, its bytes at arena position `arena_start` when
-    /// `Some` (inline) or in a fresh allocation when `None` or too large.
+    /// Write a keyless, headerless, non-null value of at most [`INLINE_RECORD_BYTES_MAX`]
+    /// bytes into slot `index` at arena position `arena_start`: the fan-out fast path, the
+    /// same encoding [`Segment::write_record`] produces for such a record.
+    ///
+    /// # Safety
+    /// As [`Segment::write_record`], with the arena range `arena_start..arena_start +
+    /// value.len()` reserved.
+    #[inline(always)]
+    pub unsafe fn write_plain_value(
+        &self,
+        index: usize,
+        arena_start: u32,
+        timestamp_ms: i64,
+        value: &[u8],
+    ) {
+        debug_assert!(index < self.slots.len());
+        debug_assert!(timestamp_ms >= 0 && value.len() <= INLINE_RECORD_BYTES_MAX);
+        debug_assert!(arena_start as usize + value.len() <= self.arena.capacity_bytes);
+        // SAFETY: the arena range is reserved by the caller and within the allocation
+        // (asserted above).
+        let dst = unsafe { self.arena.base.as_ptr().add(arena_start as usize) };
+        if let Ok(word) = <[u8; 8]>::try_from(value) {
+            // 8-byte values (the fan-out benchmark's) as one unaligned store, not a memcpy
+            // call.
+            // SAFETY: 8 reserved bytes at `dst`.
+            unsafe { dst.cast::<[u8; 8]>().write_unaligned(word) };
+        } else {
+            // SAFETY: `value.len()` reserved bytes at `dst`.
+            unsafe { std::ptr::copy_nonoverlapping(value.as_ptr(), dst, value.len()) };
+        }
+        let meta = u64::from(META_VALUE) << INLINE_KEY_LEN_BITS;
+        let slot = Slot {
+            timestamp_tagged: timestamp_ms,
+            location: u64::from(arena_start) | (value.len() as u64) << 32 | meta << 48,
+        };
+        // SAFETY: the caller reserved this slot: no other thread reads or writes it now.
+        self.slots[index].with_mut(|p| unsafe { *p = slot });
+    }
+
+    /// Write one record (of encoded length `len`) into slot `index`, its bytes at arena
+    /// position `arena_start` when `Some` (inline) or in a fresh allocation when `None` or too
+    /// large.
     ///
     /// # Safety
     /// The caller reserved slot `index` and (when `Some`) the arena range
     /// `arena_start..arena_start + record.encoded_len()`; nobody reads them until the high
     /// watermark is published past this slot.
-    pub unsafe fn write_record(&self, index: usize, arena_start: Option<u32>, record: &RecordParts) {
+    #[inline]
+    pub unsafe fn write_record(
+        &self,
+        index: usize,
+        arena_start: Option<u32>,
+        record: &RecordParts,
+        len: usize,
+    ) {
         debug_assert!(index < self.slots.len());
         debug_assert!(record.timestamp_ms >= 0);
-        let len = record.encoded_len();
+        debug_assert_eq!(len, record.encoded_len());
         let key_len = record.key.map_or(0, <[u8]>::len);
         let flags = record.meta_flags();
         let slot = match arena_start {
@@ -514,7 +611,7 @@ impl Segment {
     /// # Safety
     /// As [`Segment::record`].
     #[inline]
-    pub unsafe fn plain_value<'g>(&'g self, index: usize) -> Option<&'g [u8]> {
+    pub unsafe fn plain_value(&self, index: usize) -> Option<&[u8]> {
         // SAFETY: forwarded.
         let slot = unsafe { self.slot(index) };
         let meta = (slot.location >> 48) as u32;
@@ -600,6 +697,10 @@ mod tests {
                         key: "h2".into(),
                         value: None,
                     },
+                    Header {
+                        key: "long".repeat(40),
+                        value: Some(vec![3u8; 300].into()),
+                    },
                 ],
                 timestamp_ms: Some(5),
             },
@@ -610,7 +711,7 @@ mod tests {
             let parts = record_parts(record, 10 + index as i64);
             let start = segment.reserve_arena(parts.encoded_len());
             // SAFETY: slot `index` and its arena range are reserved by this test alone.
-            unsafe { segment.write_record(index, start, &parts) };
+            unsafe { segment.write_record(index, start, &parts, parts.encoded_len()) };
         }
         for (index, record) in records.iter().enumerate() {
             // SAFETY: written above, single-threaded.
@@ -643,7 +744,7 @@ mod tests {
         let start = segment.reserve_arena(parts.encoded_len());
         assert_eq!(start, None);
         // SAFETY: slot 0 reserved by this test alone.
-        unsafe { segment.write_record(0, start, &parts) };
+        unsafe { segment.write_record(0, start, &parts, parts.encoded_len()) };
         // SAFETY: written above.
         assert_eq!(unsafe { segment.record(0) }.value, Some(&b"late"[..]));
         assert_eq!(segment.out_of_line_count.load(Ordering::Relaxed), 1);
