@@ -618,6 +618,24 @@ groups = [1, 2, 3]
     }
 
     #[test]
+    fn every_shipped_workload_parses() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../workloads");
+        let mut names = Vec::new();
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "toml") {
+                let workload = Workload::read(&path).unwrap_or_else(|e| panic!("{e}"));
+                assert!(!workload.points().is_empty());
+                names.push(workload.name);
+            }
+        }
+        names.sort();
+        for scenario in ["independent-consumers-scale", "produce-poll-commit"] {
+            assert!(names.iter().any(|n| n == scenario), "{scenario} missing: {names:?}");
+        }
+    }
+
+    #[test]
     fn a_missing_file_is_an_io_error() {
         let error = Workload::read(Path::new("/nonexistent/w.toml")).unwrap_err();
         assert!(matches!(error, WorkloadError::Io { .. }), "{error}");
