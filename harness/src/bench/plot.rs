@@ -89,6 +89,7 @@ pub fn svg(results: &Results) -> Result<String, String> {
         chart
             .configure_mesh()
             .x_desc(x_label)
+            .x_label_formatter(&|x| format!("{x:.0}"))
             .y_desc("million records/s")
             .draw()
             .map_err(|e| fail(&e))?;
