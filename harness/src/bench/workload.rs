@@ -631,7 +631,10 @@ groups = [1, 2, 3]
         }
         names.sort();
         for scenario in ["independent-consumers-scale", "produce-poll-commit"] {
-            assert!(names.iter().any(|n| n == scenario), "{scenario} missing: {names:?}");
+            assert!(
+                names.iter().any(|n| n == scenario),
+                "{scenario} missing: {names:?}"
+            );
         }
     }
 
