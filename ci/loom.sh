@@ -4,8 +4,9 @@
 # (log.rs), commit vs rebalance and its planted unfenced bug (group.rs), waiting vs append
 # (notify.rs).
 #
-# Time: measured TIMING_PLACEHOLDER on 2 shared cores: almost all of it the release build
-# of loom-instrumented dependencies (first run); the six models themselves run in ~5 s.
+# Time: measured on 2 shared cores (load average ~9 from other builds): 2 min 20 s from a clean
+# target/loom (the release build of the loom-instrumented crates), 37 s after an engine change;
+# the six models themselves run in about 8 s.
 #
 # Why LOOM_MAX_PREEMPTIONS=2: every bug these protocols guard against (a publish overtaking an
 # earlier writer, a reader between the log-start CAS and the unlink, a commit between its check

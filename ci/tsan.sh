@@ -3,8 +3,9 @@
 # tests): data races the memory model forbids, including on the raw arena bytes that loom does
 # not track.
 #
-# Time: measured TIMING_PLACEHOLDER on 2 shared cores, mostly building std with TSan
-# (-Zbuild-std) on the first run.
+# Time: measured 4 min 58 s on 2 shared cores (load average ~9 from other builds) from a clean
+# target/tsan, mostly building std and the dependencies with TSan (-Zbuild-std); the tests
+# themselves run in about 26 s (lib 1 s, ops 17 s, stress 7 s). No race reported.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -243,7 +243,7 @@ impl Log {
         loop {
             match self
                 .directory
-                .get_or_install(segment_number, guard, &make, |spare| self.pool.put(spare))
+                .get_or_install(segment_number, guard, make, |spare| self.pool.put(spare))
             {
                 Ok(segment) => return segment,
                 Err(DirectoryFull) => {
