@@ -395,10 +395,13 @@ impl StartLine {
         self.barrier.wait();
     }
 
-    /// Start everyone and return the start time (timing thread).
+    /// Start everyone and return the start time (timing thread). The clock is read before
+    /// the release: read after it, a timing thread descheduled right at the barrier (threads
+    /// outnumbering cores) would start its clock after the workers had done part of the work.
     pub fn release(&self) -> std::time::Instant {
+        let started = std::time::Instant::now();
         self.barrier.wait();
-        std::time::Instant::now()
+        started
     }
 }
 
