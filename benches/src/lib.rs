@@ -1,1 +1,105 @@
-//! Benchmark workloads and peers (filled in by the benchmarks issue).
+//! Benchmark workloads, the engine's runner and its peers.
+//!
+//! - [`workload`]: the workload shapes every system runs (fan-out, group scaling, produce,
+//!   latency), the checksum every consumer keeps, and the [`workload::System`] trait.
+//! - [`engine`]: the engine's fast path as a [`workload::System`].
+//! - [`measure`]: verify, then time, one system on one workload (criterion).
+//! - [`peers`]: the systems the engine is compared with, one file each.
+//!
+//! The criterion benches in `benches/` run each workload on every system in the same run
+//! and time a system only after one verified run (counts and checksums per consumer).
+
+pub mod engine;
+pub mod measure;
+pub mod peers;
+pub mod workload;
+
+#[cfg(test)]
+mod delivery_tests {
+    //! Goal: the engine and every peer deliver exactly what each workload says, in every mode the benches
+    //! use. Method: small runs of each workload, verified as the benches verify.
+
+    use crate::peers::{ArrayLog, ChannelFanOut, DisruptorRing, RwLockLog};
+    use crate::workload::{
+        FanOut, GroupScaling, Latency, Produce, ProduceTarget, System, GROUP_PARTITIONS,
+    };
+
+    fn check_system<S: System>(runs_group_and_produce: bool) {
+        for value_bytes in [8, 1024] {
+            for batch_records in [1, 7, 1000] {
+                for consumers in [1, 2, 3] {
+                    let workload = FanOut {
+                        records: 5_003,
+                        consumers,
+                        value_bytes,
+                        batch_records,
+                    };
+                    let run = S::fan_out(&workload).expect("fan-out runs");
+                    if let Err(wrong) = run.verify(consumers, |_| workload.expected()) {
+                        panic!("{} {workload:?}: {wrong}", S::NAME);
+                    }
+                }
+            }
+            for members in [1, 3, GROUP_PARTITIONS] {
+                let workload = GroupScaling {
+                    records_per_partition: 1_001,
+                    members,
+                    value_bytes,
+                    batch_records: 100,
+                };
+                match S::group_scaling(&workload) {
+                    Some(run) => run.verify(members, |m| workload.expected(m)).unwrap(),
+                    None => assert!(!runs_group_and_produce, "{}", S::NAME),
+                }
+            }
+            for target in [
+                ProduceTarget::OnePartition,
+                ProduceTarget::PartitionPerProducer,
+            ] {
+                for producers in [1, 3] {
+                    let workload = Produce {
+                        records_per_producer: 2_000,
+                        producers,
+                        target,
+                        value_bytes,
+                    };
+                    match S::produce(&workload) {
+                        Some(run) => run.verify(1, |_| workload.expected()).unwrap(),
+                        None => assert!(!runs_group_and_produce, "{}", S::NAME),
+                    }
+                }
+            }
+            let workload = Latency {
+                round_trips: 300,
+                value_bytes,
+            };
+            let run = S::latency(&workload).expect("latency runs");
+            run.verify(1, |_| workload.expected()).unwrap();
+        }
+    }
+
+    #[test]
+    fn engine_delivers_every_workload() {
+        check_system::<crate::engine::EngineFastPath>(true);
+    }
+
+    #[test]
+    fn array_log_delivers_every_workload() {
+        check_system::<ArrayLog>(true);
+    }
+
+    #[test]
+    fn rwlock_log_delivers_every_workload() {
+        check_system::<RwLockLog>(true);
+    }
+
+    #[test]
+    fn channel_fan_out_delivers_every_workload() {
+        check_system::<ChannelFanOut>(true);
+    }
+
+    #[test]
+    fn disruptor_delivers_fan_out_and_latency() {
+        check_system::<DisruptorRing>(false);
+    }
+}

@@ -1,0 +1,182 @@
+//! `cargo run -p streamspec-benches --bin bench-table [CRITERION_DIR]`: the markdown tables
+//! of docs/PERFORMANCE.md, from the last `cargo bench` run's criterion results
+//! (default `target/criterion`).
+//!
+//! One table per bench group: a row per swept count, a column per system with its median
+//! throughput (criterion's median time per iteration, turned into records/s with the
+//! group's declared `Throughput::Elements`), then the engine's ratio to each peer measured
+//! in the same run. Rows whose threads outnumber this machine's cores are marked
+//! oversubscribed.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+/// Systems in column order; the engine first, then its peers.
+const SYSTEMS: [&str; 5] = [
+    "engine",
+    "disruptor",
+    "array_log",
+    "crossbeam_channel",
+    "rwlock_log",
+];
+
+/// One measured case.
+struct Case {
+    group: String,
+    system: String,
+    parameter: String,
+    records_per_s: f64,
+}
+
+fn read_json(path: &Path) -> Option<Value> {
+    serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()
+}
+
+fn cases(dir: &Path, out: &mut Vec<Case>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if !path.is_dir() {
+            continue;
+        }
+        if path.file_name().is_some_and(|n| n == "new") {
+            let (Some(benchmark), Some(estimates)) = (
+                read_json(&path.join("benchmark.json")),
+                read_json(&path.join("estimates.json")),
+            ) else {
+                continue;
+            };
+            let elements = benchmark["throughput"]["Elements"].as_f64();
+            let median_ns = estimates["median"]["point_estimate"].as_f64();
+            if let (Some(elements), Some(median_ns)) = (elements, median_ns) {
+                let function = benchmark["function_id"].as_str().unwrap_or("?").to_string();
+                // A bench without a parameter (the checker's) gets a row per function.
+                let (system, parameter) = match benchmark["value_str"].as_str() {
+                    Some(value) => (function, value.to_string()),
+                    None => ("throughput".to_string(), function),
+                };
+                out.push(Case {
+                    group: benchmark["group_id"].as_str().unwrap_or("?").to_string(),
+                    system,
+                    parameter,
+                    records_per_s: elements / (median_ns * 1e-9),
+                });
+            }
+        } else {
+            cases(&path, out);
+        }
+    }
+}
+
+/// Threads a case runs, from its group and parameter.
+fn threads(group: &str, parameter: &str) -> Option<usize> {
+    let n: usize = parameter.trim_end_matches('B').parse().ok()?;
+    if group.starts_with("fan_out") {
+        Some(n + 1)
+    } else if group.starts_with("latency") {
+        Some(2)
+    } else if group.starts_with("group_scaling") || group.starts_with("produce") {
+        Some(n)
+    } else {
+        None
+    }
+}
+
+fn rate(records_per_s: f64) -> String {
+    if records_per_s >= 1e9 {
+        format!("{:.2} G/s", records_per_s / 1e9)
+    } else if records_per_s >= 1e6 {
+        format!("{:.1} M/s", records_per_s / 1e6)
+    } else {
+        format!("{:.0} k/s", records_per_s / 1e3)
+    }
+}
+
+fn main() {
+    let dir = std::env::args()
+        .nth(1)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("target/criterion"));
+    let mut all = Vec::new();
+    cases(&dir, &mut all);
+    if all.is_empty() {
+        eprintln!(
+            "no criterion results under {}; run `cargo bench` first",
+            dir.display()
+        );
+        std::process::exit(2);
+    }
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // group -> parameter -> system -> records/s
+    let mut groups: BTreeMap<String, BTreeMap<String, BTreeMap<String, f64>>> = BTreeMap::new();
+    for case in all {
+        groups
+            .entry(case.group)
+            .or_default()
+            .entry(case.parameter)
+            .or_default()
+            .insert(case.system, case.records_per_s);
+    }
+    for (group, rows) in &groups {
+        // The known systems in their order, then anything else measured (other benches).
+        let mut systems: Vec<&str> = SYSTEMS
+            .iter()
+            .copied()
+            .filter(|s| rows.values().any(|r| r.contains_key(*s)))
+            .collect();
+        for row in rows.values() {
+            for system in row.keys() {
+                if !systems.contains(&system.as_str()) {
+                    systems.push(system);
+                }
+            }
+        }
+        let peers: Vec<&str> = if systems.contains(&"engine") {
+            systems.iter().copied().filter(|s| *s != "engine").collect()
+        } else {
+            Vec::new()
+        };
+        println!("\n#### `{group}`\n");
+        let mut header = String::from("| n | threads |");
+        let mut rule = String::from("|---|---|");
+        for system in &systems {
+            header.push_str(&format!(" {system} |"));
+            rule.push_str("---|");
+        }
+        for peer in &peers {
+            header.push_str(&format!(" engine / {peer} |"));
+            rule.push_str("---|");
+        }
+        println!("{header}\n{rule}");
+        let mut parameters: Vec<&String> = rows.keys().collect();
+        parameters.sort_by_key(|p| p.trim_end_matches('B').parse::<usize>().unwrap_or(0));
+        for parameter in parameters {
+            let row = &rows[parameter];
+            let threads = threads(group, parameter);
+            let mark = match threads {
+                Some(t) if t > cores => format!("{t} (oversubscribed)"),
+                Some(t) => t.to_string(),
+                None => "-".into(),
+            };
+            let mut line = format!("| {parameter} | {mark} |");
+            for system in &systems {
+                line.push_str(&format!(
+                    " {} |",
+                    row.get(*system).map_or("-".into(), |r| rate(*r))
+                ));
+            }
+            for peer in &peers {
+                let ratio = match (row.get("engine"), row.get(*peer)) {
+                    (Some(engine), Some(peer)) => format!("{:.2}x", engine / peer),
+                    _ => "-".into(),
+                };
+                line.push_str(&format!(" {ratio} |"));
+            }
+            println!("{line}");
+        }
+    }
+}

@@ -1,0 +1,288 @@
+//! The system under test: the engine, through its typed fast path ([`PartitionHandle`]).
+//!
+//! Produce is `append_values` (keyless, headerless values, batched or one at a time); a
+//! consumer is an independent reader with its own position calling `fetch_values_with`,
+//! which lends each value straight from the log's arena (no copy). N independent groups
+//! reading every record are N such readers: the engine keeps no per-group state on the read
+//! path, so this is the same work a group member does between commits. A reader that has
+//! caught up yields in the throughput workloads (as every peer does) and blocks in
+//! `wait_for` in the latency workload. (Blocking in `wait_for` in the throughput workloads
+//! was tried: no better batched, and 4-6x slower single-record, where every append then
+//! wakes a parked reader.)
+//!
+//! The engine runs in steady state, as a long-running broker does: one engine per thread
+//! and partition count ([`with_orders_topic`]), reused by every run; each run appends after
+//! the previous run's records, and they are trimmed (`delete_records` to the high watermark)
+//! when it ends, so segments come back warm from the engine's pool. Only the first run, the
+//! untimed verification, pays for fresh memory. A partition retains at most 2 Mi records
+//! (the engine's `RETAINED_RECORDS_MAX`), so no run appends more than that to one partition.
+
+use std::cell::RefCell;
+use std::thread;
+use std::time::Duration;
+
+use streamspec_engine::{Engine, PartitionHandle};
+use streamspec_model::{Op, Reply, TopicConfig};
+
+use crate::peers::wait_briefly;
+use crate::workload::{
+    encode_value, sequence_of, tally_sorted, Acknowledged, FanOut, GroupScaling, Latency, Produce,
+    Run, StartLine, System, Tally, GROUP_PARTITIONS,
+};
+
+/// The engine's fast path.
+#[derive(Debug)]
+pub struct EngineFastPath;
+
+/// How long the latency consumer blocks before checking again; only a bound, it is woken by
+/// the append long before.
+const WAIT_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// An engine with topic `orders` of `partitions` partitions, and a handle on each.
+pub fn orders_topic(partitions: usize) -> (Engine, Vec<PartitionHandle>) {
+    let engine = Engine::new();
+    let created = engine.apply(&Op::CreateTopic {
+        topic: "orders".into(),
+        partitions: partitions as i32,
+        config: TopicConfig::default(),
+    });
+    assert_eq!(created, Ok(Reply::Ack), "creating the bench topic");
+    let handles = (0..partitions)
+        .map(|p| {
+            engine
+                .partition_handle("orders", p as i32)
+                .expect("partition exists")
+        })
+        .collect();
+    (engine, handles)
+}
+
+thread_local! {
+    /// Warm engines by partition count: `(partitions, engine, handles)`.
+    static WARM: RefCell<Vec<(usize, Engine, Vec<PartitionHandle>)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Run `f` on this thread's warm engine with topic `orders` of `partitions` partitions, then
+/// trim every partition to its high watermark.
+pub fn with_orders_topic<R>(partitions: usize, f: impl FnOnce(&[PartitionHandle]) -> R) -> R {
+    let taken = WARM.with(|warm| {
+        let mut warm = warm.borrow_mut();
+        let index = warm.iter().position(|(p, _, _)| *p == partitions);
+        index.map(|i| warm.swap_remove(i))
+    });
+    let (_, engine, handles) = taken.unwrap_or_else(|| {
+        let (engine, handles) = orders_topic(partitions);
+        (partitions, engine, handles)
+    });
+    let result = f(&handles);
+    for partition in 0..partitions {
+        let trimmed = engine.apply(&Op::DeleteRecords {
+            topic: "orders".into(),
+            partition: partition as i32,
+            offset: -1,
+        });
+        assert!(trimmed.is_ok(), "trimming the bench topic: {trimmed:?}");
+    }
+    WARM.with(|warm| warm.borrow_mut().push((partitions, engine, handles)));
+    result
+}
+
+/// Append records `first..end` with `value_bytes`-byte values as one batch, encoding them into
+/// `buffer` first.
+fn append(
+    handle: &PartitionHandle,
+    first: u64,
+    end: u64,
+    value_bytes: usize,
+    buffer: &mut Vec<u8>,
+) {
+    let records = (end - first) as usize;
+    buffer.resize(records * value_bytes, 0);
+    for (value, sequence) in buffer.chunks_exact_mut(value_bytes).zip(first..end) {
+        encode_value(sequence, value);
+    }
+    let values: Vec<&[u8]> = buffer.chunks_exact(value_bytes).collect();
+    handle
+        .append_values(&values)
+        .expect("bench appends stay within the limits");
+}
+
+/// Read `records` records from offset `from`, at most `batch` per fetch, yielding when
+/// caught up.
+fn drain(handle: &PartitionHandle, from: i64, records: u64, batch: usize) -> Tally {
+    let mut tally = Tally::default();
+    let mut position = from;
+    while ((position - from) as u64) < records {
+        let summary = handle
+            .fetch_values_with(position, batch, |_, value| {
+                tally.add(value.expect("bench values are never null"));
+            })
+            .expect("reads stay within the log");
+        if summary.count == 0 {
+            wait_briefly();
+        }
+        position += summary.count as i64;
+    }
+    tally
+}
+
+impl System for EngineFastPath {
+    const NAME: &'static str = "engine";
+
+    fn fan_out(workload: &FanOut) -> Option<Run> {
+        with_orders_topic(1, |handles| {
+            let handle = &handles[0];
+            let from = handle.high_watermark();
+            let start_line = StartLine::new(workload.consumers);
+            thread::scope(|scope| {
+                let readers: Vec<_> = (0..workload.consumers)
+                    .map(|_| {
+                        let (handle, start_line) = (handle.clone(), &start_line);
+                        scope.spawn(move || {
+                            start_line.wait();
+                            drain(&handle, from, workload.records, workload.batch_records)
+                        })
+                    })
+                    .collect();
+                let mut buffer = Vec::new();
+                let started = start_line.release();
+                let batch = workload.batch_records as u64;
+                let mut written = 0;
+                while written < workload.records {
+                    let end = (written + batch).min(workload.records);
+                    append(handle, written, end, workload.value_bytes, &mut buffer);
+                    written = end;
+                }
+                let tallies = readers.into_iter().map(|r| r.join().unwrap()).collect();
+                Some(Run {
+                    elapsed: started.elapsed(),
+                    tallies,
+                })
+            })
+        })
+    }
+
+    fn group_scaling(workload: &GroupScaling) -> Option<Run> {
+        with_orders_topic(GROUP_PARTITIONS, |handles| {
+            let from: Vec<i64> = handles.iter().map(|h| h.high_watermark()).collect();
+            let mut buffer = Vec::new();
+            for handle in handles {
+                let mut written = 0;
+                while written < workload.records_per_partition {
+                    let end = (written + 1_000).min(workload.records_per_partition);
+                    append(handle, written, end, workload.value_bytes, &mut buffer);
+                    written = end;
+                }
+            }
+            let start_line = StartLine::new(workload.members);
+            thread::scope(|scope| {
+                let members: Vec<_> = (0..workload.members)
+                    .map(|member| {
+                        let (from, start_line) = (&from, &start_line);
+                        scope.spawn(move || {
+                            start_line.wait();
+                            workload
+                                .assignment(member)
+                                .fold(Tally::default(), |sum, p| {
+                                    sum.merge(drain(
+                                        &handles[p],
+                                        from[p],
+                                        workload.records_per_partition,
+                                        workload.batch_records,
+                                    ))
+                                })
+                        })
+                    })
+                    .collect();
+                let started = start_line.release();
+                let tallies = members.into_iter().map(|m| m.join().unwrap()).collect();
+                Some(Run {
+                    elapsed: started.elapsed(),
+                    tallies,
+                })
+            })
+        })
+    }
+
+    fn produce(workload: &Produce) -> Option<Run> {
+        with_orders_topic(workload.partitions(), |handles| {
+            let from: Vec<i64> = handles.iter().map(|h| h.high_watermark()).collect();
+            let start_line = StartLine::new(workload.producers);
+            let elapsed = thread::scope(|scope| {
+                let producers: Vec<_> = (0..workload.producers)
+                    .map(|producer| {
+                        let (handle, start_line) =
+                            (&handles[producer % handles.len()], &start_line);
+                        scope.spawn(move || {
+                            let first = workload.first_sequence(producer);
+                            let mut value = vec![0; workload.value_bytes];
+                            start_line.wait();
+                            for sequence in first..first + workload.records_per_producer {
+                                encode_value(sequence, &mut value);
+                                handle.append_values(&[&value]).expect("within the limits");
+                            }
+                        })
+                    })
+                    .collect();
+                let started = start_line.release();
+                producers.into_iter().for_each(|p| p.join().unwrap());
+                started.elapsed()
+            });
+            let mut sequences = Vec::new();
+            for (handle, &from) in handles.iter().zip(&from) {
+                let mut position = from;
+                while position < handle.high_watermark() {
+                    let summary = handle
+                        .fetch_values_with(position, 10_000, |_, value| {
+                            sequences.push(sequence_of(value.expect("never null")));
+                        })
+                        .expect("within the log");
+                    position += summary.count as i64;
+                }
+            }
+            Some(Run {
+                elapsed,
+                tallies: vec![tally_sorted(sequences, workload.value_bytes)],
+            })
+        })
+    }
+
+    fn latency(workload: &Latency) -> Option<Run> {
+        with_orders_topic(1, |handles| {
+            let handle = &handles[0];
+            let from = handle.high_watermark();
+            let acknowledged = Acknowledged::default();
+            let start_line = StartLine::new(1);
+            thread::scope(|scope| {
+                let consumer = scope.spawn(|| {
+                    start_line.wait();
+                    let mut tally = Tally::default();
+                    let mut position = from;
+                    while ((position - from) as u64) < workload.round_trips {
+                        handle.wait_for(position, WAIT_TIMEOUT);
+                        let summary = handle
+                            .fetch_values_with(position, 1, |_, value| {
+                                tally.add(value.expect("never null"));
+                            })
+                            .expect("within the log");
+                        position += summary.count as i64;
+                        acknowledged.set((position - from) as u64);
+                    }
+                    tally
+                });
+                let mut value = vec![0; workload.value_bytes];
+                let started = start_line.release();
+                for sequence in 0..workload.round_trips {
+                    encode_value(sequence, &mut value);
+                    handle.append_values(&[&value]).expect("within the limits");
+                    acknowledged.wait_past(sequence);
+                }
+                let tally = consumer.join().unwrap();
+                Some(Run {
+                    elapsed: started.elapsed(),
+                    tallies: vec![tally],
+                })
+            })
+        })
+    }
+}

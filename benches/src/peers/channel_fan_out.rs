@@ -1,0 +1,266 @@
+//! Fan-out over crossbeam channels: one bounded channel per consumer, as deep as
+//! [`in_flight_records`] (the disruptor's ring holds as many).
+//!
+//! The producer sends every record to every consumer's channel; a consumer receives from its
+//! own. Nothing is retained: a record exists only while it is in flight. Single-record mode
+//! sends each `[u8; B]` value by copy; batched mode builds one `Arc<[[u8; B]]>` per batch and
+//! sends a clone of the `Arc` to each consumer (one allocation shared by all). Receivers block
+//! (crossbeam parks the thread) when their channel is empty, as the producer does when one is
+//! full.
+//!
+//! Group scaling: each of the 8 partitions is an unbounded channel prefilled with batches; a
+//! member drains the channels of its partitions. Produce: producers send to one shared channel
+//! or one channel each, drained after they joined. Latency: the consumer blocks in `recv`.
+//!
+//! Values are fixed-size arrays, so only the workloads' sizes (8 bytes and 1 KiB) run; other
+//! sizes return `None`.
+
+use std::sync::Arc;
+use std::thread;
+
+use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
+
+use crate::peers::in_flight_records;
+use crate::workload::{
+    encode_value, sequence_of, tally_sorted, Acknowledged, FanOut, GroupScaling, Latency, Produce,
+    Run, StartLine, System, Tally, GROUP_PARTITIONS,
+};
+
+/// The crossbeam-channel fan-out peer.
+#[derive(Debug)]
+pub struct ChannelFanOut;
+
+/// Runs `$body` with `$b` bound to the value size as a const, for the sizes the peer supports.
+macro_rules! with_value_size {
+    ($value_bytes:expr, $b:ident => $body:expr) => {
+        match $value_bytes {
+            8 => {
+                const $b: usize = 8;
+                Some($body)
+            }
+            1024 => {
+                const $b: usize = 1024;
+                Some($body)
+            }
+            _ => None,
+        }
+    };
+}
+pub(crate) use with_value_size;
+
+/// One channel per consumer (or per partition): the senders and the receivers.
+type Channels<T> = (Vec<Sender<T>>, Vec<Receiver<T>>);
+
+fn record<const B: usize>(sequence: u64) -> [u8; B] {
+    let mut value = [0; B];
+    encode_value(sequence, &mut value);
+    value
+}
+
+fn fan_out_single<const B: usize>(workload: &FanOut) -> Run {
+    let (senders, receivers): Channels<[u8; B]> = (0..workload.consumers)
+        .map(|_| bounded(in_flight_records(B)))
+        .unzip();
+    let start_line = StartLine::new(workload.consumers);
+    thread::scope(|scope| {
+        let readers: Vec<_> = receivers
+            .into_iter()
+            .map(|receiver| {
+                let start_line = &start_line;
+                scope.spawn(move || {
+                    start_line.wait();
+                    let mut tally = Tally::default();
+                    for _ in 0..workload.records {
+                        tally.add(&receiver.recv().unwrap());
+                    }
+                    tally
+                })
+            })
+            .collect();
+        let started = start_line.release();
+        for sequence in 0..workload.records {
+            let value = record::<B>(sequence);
+            for sender in &senders {
+                sender.send(value).unwrap();
+            }
+        }
+        let tallies = readers.into_iter().map(|r| r.join().unwrap()).collect();
+        Run {
+            elapsed: started.elapsed(),
+            tallies,
+        }
+    })
+}
+
+type Batch<const B: usize> = Arc<[[u8; B]]>;
+
+fn fan_out_batched<const B: usize>(workload: &FanOut) -> Run {
+    let depth = (in_flight_records(B) / workload.batch_records).max(1);
+    let (senders, receivers): Channels<Batch<B>> =
+        (0..workload.consumers).map(|_| bounded(depth)).unzip();
+    let start_line = StartLine::new(workload.consumers);
+    thread::scope(|scope| {
+        let readers: Vec<_> = receivers
+            .into_iter()
+            .map(|receiver| {
+                let start_line = &start_line;
+                scope.spawn(move || {
+                    start_line.wait();
+                    let mut tally = Tally::default();
+                    while tally.count < workload.records {
+                        for value in receiver.recv().unwrap().iter() {
+                            tally.add(value);
+                        }
+                    }
+                    tally
+                })
+            })
+            .collect();
+        let started = start_line.release();
+        let batch = workload.batch_records as u64;
+        let mut written = 0;
+        while written < workload.records {
+            let end = (written + batch).min(workload.records);
+            let values: Batch<B> = (written..end).map(record::<B>).collect();
+            for sender in &senders {
+                sender.send(Arc::clone(&values)).unwrap();
+            }
+            written = end;
+        }
+        let tallies = readers.into_iter().map(|r| r.join().unwrap()).collect();
+        Run {
+            elapsed: started.elapsed(),
+            tallies,
+        }
+    })
+}
+
+fn group_scaling_sized<const B: usize>(workload: &GroupScaling) -> Run {
+    let partitions: Vec<Receiver<Vec<[u8; B]>>> = (0..GROUP_PARTITIONS)
+        .map(|_| {
+            let (sender, receiver) = unbounded();
+            let batch = workload.batch_records as u64;
+            let mut written = 0;
+            while written < workload.records_per_partition {
+                let end = (written + batch).min(workload.records_per_partition);
+                sender
+                    .send((written..end).map(record::<B>).collect())
+                    .unwrap();
+                written = end;
+            }
+            receiver
+        })
+        .collect();
+    let start_line = StartLine::new(workload.members);
+    thread::scope(|scope| {
+        let members: Vec<_> = (0..workload.members)
+            .map(|member| {
+                let (partitions, start_line) = (&partitions, &start_line);
+                scope.spawn(move || {
+                    start_line.wait();
+                    // Each partition is tallied on its own, as the expectation is.
+                    workload
+                        .assignment(member)
+                        .fold(Tally::default(), |sum, p| {
+                            let mut tally = Tally::default();
+                            while let Ok(batch) = partitions[p].try_recv() {
+                                for value in &batch {
+                                    tally.add(value);
+                                }
+                            }
+                            sum.merge(tally)
+                        })
+                })
+            })
+            .collect();
+        let started = start_line.release();
+        let tallies = members.into_iter().map(|m| m.join().unwrap()).collect();
+        Run {
+            elapsed: started.elapsed(),
+            tallies,
+        }
+    })
+}
+
+fn produce_sized<const B: usize>(workload: &Produce) -> Run {
+    let (senders, receivers): Channels<[u8; B]> =
+        (0..workload.partitions()).map(|_| unbounded()).unzip();
+    let start_line = StartLine::new(workload.producers);
+    let elapsed = thread::scope(|scope| {
+        let producers: Vec<_> = (0..workload.producers)
+            .map(|producer| {
+                let sender = senders[producer % senders.len()].clone();
+                let start_line = &start_line;
+                scope.spawn(move || {
+                    let first = workload.first_sequence(producer);
+                    start_line.wait();
+                    for sequence in first..first + workload.records_per_producer {
+                        sender.send(record::<B>(sequence)).unwrap();
+                    }
+                })
+            })
+            .collect();
+        let started = start_line.release();
+        producers.into_iter().for_each(|p| p.join().unwrap());
+        started.elapsed()
+    });
+    let sequences = receivers
+        .iter()
+        .flat_map(|receiver| receiver.try_iter().map(|v| sequence_of(&v)))
+        .collect();
+    Run {
+        elapsed,
+        tallies: vec![tally_sorted(sequences, workload.value_bytes)],
+    }
+}
+
+fn latency_sized<const B: usize>(workload: &Latency) -> Run {
+    let (sender, receiver) = bounded::<[u8; B]>(1);
+    let acknowledged = Acknowledged::default();
+    let start_line = StartLine::new(1);
+    thread::scope(|scope| {
+        let consumer = scope.spawn(|| {
+            start_line.wait();
+            let mut tally = Tally::default();
+            for position in 0..workload.round_trips {
+                tally.add(&receiver.recv().unwrap());
+                acknowledged.set(position + 1);
+            }
+            tally
+        });
+        let started = start_line.release();
+        for sequence in 0..workload.round_trips {
+            sender.send(record::<B>(sequence)).unwrap();
+            acknowledged.wait_past(sequence);
+        }
+        let tally = consumer.join().unwrap();
+        Run {
+            elapsed: started.elapsed(),
+            tallies: vec![tally],
+        }
+    })
+}
+
+impl System for ChannelFanOut {
+    const NAME: &'static str = "crossbeam_channel";
+
+    fn fan_out(workload: &FanOut) -> Option<Run> {
+        with_value_size!(workload.value_bytes, B => if workload.batch_records == 1 {
+            fan_out_single::<B>(workload)
+        } else {
+            fan_out_batched::<B>(workload)
+        })
+    }
+
+    fn group_scaling(workload: &GroupScaling) -> Option<Run> {
+        with_value_size!(workload.value_bytes, B => group_scaling_sized::<B>(workload))
+    }
+
+    fn produce(workload: &Produce) -> Option<Run> {
+        with_value_size!(workload.value_bytes, B => produce_sized::<B>(workload))
+    }
+
+    fn latency(workload: &Latency) -> Option<Run> {
+        with_value_size!(workload.value_bytes, B => latency_sized::<B>(workload))
+    }
+}

@@ -1,0 +1,438 @@
+//! `streamspec bench WORKLOAD.toml`: run a workload on the engine, report throughput and
+//! end-to-end latency, write JSON results and an SVG plot, and compare with a baseline.
+//!
+//! Output: one line per point and repeat while it runs (a progress bar on a terminal), then
+//! a table of medians per point (produced and consumed records/s, latency p50, p99, p99.9,
+//! max), the paths written, and with `--baseline` the comparison table
+//! ([`crate::bench::baseline`]).
+//!
+//! Exit code: 0 when every run delivered correctly and nothing regressed; 1 when a run
+//! misdelivered or a metric regressed beyond the allowed change; 2 when the workload or the
+//! baseline cannot be used (the message names the field or the file).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::bench::baseline::{
+    compare, Thresholds, LATENCY_THRESHOLD_PCT_DEFAULT, THROUGHPUT_THRESHOLD_PCT_DEFAULT,
+};
+use crate::bench::plot;
+use crate::bench::results::{Machine, Medians, PointResults, Results};
+use crate::bench::runner::run_point;
+use crate::bench::workload::{Workload, REPEATS_MAX};
+
+/// Exit code: every run delivered correctly and nothing regressed.
+const EXIT_PASSED: u8 = 0;
+/// Exit code: a run misdelivered, or a metric regressed.
+const EXIT_FAILED: u8 = 1;
+/// Exit code: the workload or the baseline could not be used.
+const EXIT_BAD_INPUT: u8 = 2;
+
+/// Arguments of `streamspec bench`.
+#[derive(Debug, Clone, Args)]
+pub struct BenchArgs {
+    /// The workload file (TOML; see workloads/ and docs/PERFORMANCE.md).
+    pub workload: PathBuf,
+    /// Where to write the results (JSON). Default: bench-results/NAME.json.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Where to write the plot (SVG) of a sweep. Default: bench-results/NAME.svg.
+    #[arg(long)]
+    pub plot: Option<PathBuf>,
+    /// A saved results file to compare with; a regression exits with 1.
+    #[arg(long)]
+    pub baseline: Option<PathBuf>,
+    /// Allowed drop in throughput before it counts as a regression, percent (widened by the
+    /// repeats' own spread).
+    #[arg(long, default_value_t = THROUGHPUT_THRESHOLD_PCT_DEFAULT)]
+    pub threshold_pct: f64,
+    /// Allowed rise in p99 latency before it counts as a regression, percent (widened by the
+    /// repeats' own spread).
+    #[arg(long, default_value_t = LATENCY_THRESHOLD_PCT_DEFAULT)]
+    pub latency_threshold_pct: f64,
+    /// Runs per point, overriding the workload's `repeats`.
+    #[arg(long)]
+    pub repeats: Option<usize>,
+    /// Measured seconds, overriding the workload's `duration_s`.
+    #[arg(long)]
+    pub duration_s: Option<f64>,
+    /// Warm-up seconds, overriding the workload's `warmup_s`.
+    #[arg(long)]
+    pub warmup_s: Option<f64>,
+    /// No progress bar, even on a terminal.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+/// Run `streamspec bench` with `args`, reporting to stdout.
+pub fn run(args: BenchArgs) -> ExitCode {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let code = run_to(&args, &mut out);
+    // A report cut short by a closed pipe is not worth a panic; the exit code still tells.
+    let _ = out.flush();
+    ExitCode::from(code)
+}
+
+/// Run `streamspec bench` with `args`, reporting to `out`; returns the exit code.
+pub fn run_to(args: &BenchArgs, out: &mut dyn Write) -> u8 {
+    match run_inner(args, out) {
+        Ok(code) => code,
+        Err(message) => {
+            let _ = writeln!(out, "error {message}");
+            EXIT_BAD_INPUT
+        }
+    }
+}
+
+/// The workload with the command line's overrides applied and checked again.
+fn workload_of(args: &BenchArgs) -> Result<Workload, String> {
+    let mut workload = Workload::read(&args.workload).map_err(|e| e.to_string())?;
+    if let Some(repeats) = args.repeats {
+        workload.repeats = repeats;
+    }
+    if let Some(duration_s) = args.duration_s {
+        workload.duration_s = duration_s;
+    }
+    if let Some(warmup_s) = args.warmup_s {
+        workload.warmup_s = warmup_s;
+    }
+    workload.check().map_err(|e| {
+        format!(
+            "{} (after command-line overrides): {e}",
+            args.workload.display()
+        )
+    })?;
+    Ok(workload)
+}
+
+fn read_baseline(path: &Path) -> Result<Results, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| {
+        format!(
+            "{}: not a streamspec bench results file: {e}",
+            path.display()
+        )
+    })
+}
+
+fn write_file(path: &Path, contents: &str) -> Result<(), String> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+    }
+    std::fs::write(path, contents).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn mega(records_per_s: f64) -> String {
+    format!("{:.2} M/s", records_per_s / 1e6)
+}
+
+fn micros(ns: u64) -> String {
+    format!("{:.1} us", ns as f64 / 1_000.0)
+}
+
+fn run_inner(args: &BenchArgs, out: &mut dyn Write) -> Result<u8, String> {
+    let io = |e: std::io::Error| format!("writing the report: {e}");
+    let workload = workload_of(args)?;
+    if !(args.threshold_pct >= 0.0 && args.latency_threshold_pct >= 0.0) {
+        return Err("--threshold-pct and --latency-threshold-pct must be >= 0".into());
+    }
+    debug_assert!((1..=REPEATS_MAX).contains(&workload.repeats));
+    // Read the baseline first: a bad one should not cost a whole run.
+    let baseline = args.baseline.as_deref().map(read_baseline).transpose()?;
+    let out_path = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("bench-results/{}.json", workload.name)));
+    let plot_path = args
+        .plot
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("bench-results/{}.svg", workload.name)));
+
+    let machine = Machine::this();
+    writeln!(
+        out,
+        "workload {} on the engine; {} ({} cores)",
+        workload.name, machine.cpu_model, machine.cores
+    )
+    .map_err(io)?;
+    let started_unix_s = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let points = workload.points();
+    let mut results = Results {
+        workload: workload.name.clone(),
+        description: workload.description.clone(),
+        system: "engine".into(),
+        machine,
+        started_unix_s,
+        points: Vec::new(),
+    };
+    for point in &points {
+        let mut runs = Vec::new();
+        for repeat in 0..workload.repeats {
+            let bar = if args.no_progress {
+                ProgressBar::hidden()
+            } else {
+                // Draws to stderr, and only on a terminal.
+                ProgressBar::new(1_000)
+            };
+            bar.set_style(
+                ProgressStyle::with_template("{prefix:>24} [{bar:30}] {msg}")
+                    .expect("a valid template")
+                    .progress_chars("=> "),
+            );
+            bar.set_prefix(format!("{} #{}", point.label(), repeat + 1));
+            let result = run_point(point, |p| {
+                bar.set_position((p.elapsed_s / p.total_s * 1_000.0).min(1_000.0) as u64);
+                bar.set_message(format!(
+                    "{:.1}/{:.1} s, produced {}, consumed {}",
+                    p.elapsed_s, p.total_s, p.produced_records, p.consumed_records
+                ));
+            })
+            .map_err(|e| format!("{}: {e}", point.label()))?;
+            bar.finish_and_clear();
+            writeln!(
+                out,
+                "  {:<24} run {}: produced {}, consumed {}, latency p50 {} p99 {}{}",
+                point.label(),
+                repeat + 1,
+                mega(result.produced_records_per_s),
+                mega(result.consumed_records_per_s),
+                micros(result.latency.p50_ns),
+                micros(result.latency.p99_ns),
+                if result.delivery_errors > 0 {
+                    format!(", {} DELIVERY ERRORS", result.delivery_errors)
+                } else {
+                    String::new()
+                }
+            )
+            .map_err(io)?;
+            runs.push(result);
+        }
+        results.points.push(PointResults {
+            label: point.label(),
+            swept: point.swept.clone(),
+            producers: point.producers,
+            consumers: point.consumers(),
+            groups: point.groups,
+            partitions: point.partitions_total(),
+            record_bytes: point.record_bytes,
+            median: Medians::of(&runs),
+            runs,
+        });
+    }
+
+    writeln!(
+        out,
+        "\nmedians over {} run(s) per point:\n{:<24} {:>9} {:>9} {:>12} {:>12} {:>10} {:>10} {:>10} {:>10} {:>7}",
+        workload.repeats,
+        "point",
+        "producers",
+        "consumers",
+        "produced",
+        "consumed",
+        "p50",
+        "p99",
+        "p99.9",
+        "max",
+        "spread"
+    )
+    .map_err(io)?;
+    for point in &results.points {
+        let m = &point.median;
+        writeln!(
+            out,
+            "{:<24} {:>9} {:>9} {:>12} {:>12} {:>10} {:>10} {:>10} {:>10} {:>6.1}%",
+            point.label,
+            point.producers,
+            point.consumers,
+            mega(m.produced_records_per_s),
+            mega(m.consumed_records_per_s),
+            micros(m.latency_p50_ns),
+            micros(m.latency_p99_ns),
+            micros(m.latency_p99_9_ns),
+            micros(m.latency_max_ns),
+            m.throughput_spread * 100.0
+        )
+        .map_err(io)?;
+    }
+
+    let json = serde_json::to_string_pretty(&results).expect("results serialize");
+    write_file(&out_path, &json)?;
+    writeln!(out, "\nresults: {}", out_path.display()).map_err(io)?;
+    if workload.sweep.is_some() {
+        write_file(&plot_path, &plot::svg(&results)?)?;
+        writeln!(out, "plot:    {}", plot_path.display()).map_err(io)?;
+    }
+
+    let mut code = EXIT_PASSED;
+    let delivery_errors: u64 = results
+        .points
+        .iter()
+        .map(|p| p.median.delivery_errors)
+        .sum();
+    if delivery_errors > 0 {
+        writeln!(out, "\nFAIL {delivery_errors} delivery errors:").map_err(io)?;
+        for run in results.points.iter().flat_map(|p| &p.runs) {
+            for example in &run.delivery_error_examples {
+                writeln!(out, "  {example}").map_err(io)?;
+            }
+        }
+        code = EXIT_FAILED;
+    }
+    if let Some(baseline) = &baseline {
+        let thresholds = Thresholds {
+            throughput_pct: args.threshold_pct,
+            latency_pct: args.latency_threshold_pct,
+        };
+        let comparison = compare(baseline, &results, thresholds);
+        writeln!(
+            out,
+            "\ncompared with {} ({}):\n{comparison}",
+            args.baseline.as_ref().expect("baseline given").display(),
+            baseline.machine.cpu_model
+        )
+        .map_err(io)?;
+        if comparison.regressed() {
+            writeln!(out, "FAIL regression beyond the allowed change").map_err(io)?;
+            code = EXIT_FAILED;
+        } else {
+            writeln!(out, "ok   no regression beyond the allowed change").map_err(io)?;
+        }
+    }
+    Ok(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SWEEP: &str = r#"
+name = "tiny-sweep"
+producers = 1
+record_bytes = 16
+batch_records = 20
+rate_records_per_s = "unlimited"
+groups = 1
+members_per_group = 1
+warmup_s = 0.02
+duration_s = 0.15
+repeats = 2
+
+[[topics]]
+name = "orders"
+partitions = 2
+
+[sweep]
+groups = [1, 2]
+"#;
+
+    fn args(dir: &Path, workload: &Path) -> BenchArgs {
+        BenchArgs {
+            workload: workload.to_path_buf(),
+            out: Some(dir.join("out/results.json")),
+            plot: Some(dir.join("out/plot.svg")),
+            baseline: None,
+            threshold_pct: THROUGHPUT_THRESHOLD_PCT_DEFAULT,
+            latency_threshold_pct: LATENCY_THRESHOLD_PCT_DEFAULT,
+            repeats: None,
+            duration_s: None,
+            warmup_s: None,
+            no_progress: true,
+        }
+    }
+
+    fn run_report(args: &BenchArgs) -> (u8, String) {
+        let mut out = Vec::new();
+        let code = run_to(args, &mut out);
+        (code, String::from_utf8(out).unwrap())
+    }
+
+    #[test]
+    fn a_sweep_writes_results_and_plot_and_compares_with_a_baseline() {
+        // Goal: the command works end to end. Method: run a tiny sweep, read back the JSON
+        // and the SVG, then compare with itself (passes) and with a baseline whose
+        // throughput is planted 100x higher (must fail with exit code 1).
+        let dir = tempfile::tempdir().unwrap();
+        let workload = dir.path().join("w.toml");
+        std::fs::write(&workload, SWEEP).unwrap();
+        let args = args(dir.path(), &workload);
+        let (code, report) = run_report(&args);
+        assert_eq!(code, EXIT_PASSED, "{report}");
+        assert!(report.contains("groups=2"), "{report}");
+
+        let results: Results = serde_json::from_str(
+            &std::fs::read_to_string(dir.path().join("out/results.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(results.points.len(), 2);
+        assert_eq!(results.points[1].consumers, 2);
+        assert!(results.points.iter().all(|p| p.runs.len() == 2));
+        assert!(results
+            .points
+            .iter()
+            .all(|p| p.median.consumed_records_per_s > 0.0));
+        let svg = std::fs::read_to_string(dir.path().join("out/plot.svg")).unwrap();
+        assert!(
+            svg.starts_with("<svg") && svg.contains("consumers"),
+            "{svg:.200}"
+        );
+
+        // Against itself, with thresholds wide enough for a shared test machine.
+        let saved = dir.path().join("baseline.json");
+        std::fs::copy(dir.path().join("out/results.json"), &saved).unwrap();
+        let mut again = args.clone();
+        again.baseline = Some(saved.clone());
+        again.threshold_pct = 1_000.0;
+        again.latency_threshold_pct = 1_000_000.0;
+        let (code, report) = run_report(&again);
+        assert_eq!(code, EXIT_PASSED, "{report}");
+        assert!(report.contains("no regression"), "{report}");
+
+        // Against a planted, much faster baseline.
+        let mut faster = results.clone();
+        for point in &mut faster.points {
+            point.median.produced_records_per_s *= 100.0;
+            point.median.consumed_records_per_s *= 100.0;
+        }
+        std::fs::write(&saved, serde_json::to_string(&faster).unwrap()).unwrap();
+        again.threshold_pct = THROUGHPUT_THRESHOLD_PCT_DEFAULT;
+        let (code, report) = run_report(&again);
+        assert_eq!(code, EXIT_FAILED, "{report}");
+        assert!(report.contains("REGRESSED"), "{report}");
+    }
+
+    #[test]
+    fn bad_input_names_the_field_or_file_and_exits_2() {
+        let dir = tempfile::tempdir().unwrap();
+        let workload = dir.path().join("w.toml");
+        std::fs::write(
+            &workload,
+            SWEEP.replace("record_bytes = 16", "record_bytes = 2"),
+        )
+        .unwrap();
+        let (code, report) = run_report(&args(dir.path(), &workload));
+        assert_eq!(code, EXIT_BAD_INPUT);
+        assert!(report.contains("record_bytes"), "{report}");
+
+        std::fs::write(&workload, SWEEP).unwrap();
+        let mut bad_override = args(dir.path(), &workload);
+        bad_override.duration_s = Some(-1.0);
+        let (code, report) = run_report(&bad_override);
+        assert_eq!(code, EXIT_BAD_INPUT);
+        assert!(report.contains("duration_s"), "{report}");
+
+        let mut bad_baseline = args(dir.path(), &workload);
+        let junk = dir.path().join("junk.json");
+        std::fs::write(&junk, "{}").unwrap();
+        bad_baseline.baseline = Some(junk);
+        let (code, report) = run_report(&bad_baseline);
+        assert_eq!(code, EXIT_BAD_INPUT);
+        assert!(report.contains("junk.json"), "{report}");
+    }
+}
