@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Seeds each parser target's corpus from the repository's example files, so libFuzzer starts
+# from valid inputs and mutates toward the edges instead of discovering JSON from nothing.
+# The corpus directories are git-ignored: the examples are the committed source of truth.
+#
+#   fuzz/seed.sh    (from anywhere; idempotent)
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+
+# seed TARGET DIR PATTERN...: copies the matching files under DIR into the target's corpus.
+seed() {
+    local target="$1" dir="$2"
+    shift 2
+    [ -d "$dir" ] || return 0
+    mkdir -p "fuzz/corpus/$target"
+    local count=0 name
+    for pattern in "$@"; do
+        while IFS= read -r -d '' file; do
+            name="seed-$(echo "$file" | tr '/' '_')"
+            cp "$file" "fuzz/corpus/$target/$name"
+            count=$((count + 1))
+        done < <(find "$dir" -type f -name "$pattern" -print0)
+    done
+    echo "seeded $target with $count files from $dir/"
+}
+
+seed trace_parser traces '*.jsonl' '*.json'
+seed history_parser histories '*.jsonl' '*.json'
+seed history_parser traces '*history*.jsonl'
+seed workload_parser workloads '*.toml'
