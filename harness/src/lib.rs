@@ -2,6 +2,12 @@
 //!
 //! Modules:
 //! - [`target`]: the interface every implementation under check offers.
+//! - [`trace`]: the JSON Lines trace format (`docs/trace-format.md`): read, write, record.
+//! - [`replay`]: run a trace against the model, accepting the allowed alternatives.
+//! - [`cli`]: the `streamspec` command line, one file per command.
 #![forbid(unsafe_code)]
 
+pub mod cli;
+pub mod replay;
 pub mod target;
+pub mod trace;

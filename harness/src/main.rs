@@ -1,2 +1,6 @@
+//! The `streamspec` binary; the commands live in `streamspec::cli`.
 #![forbid(unsafe_code)]
-fn main() {}
+
+fn main() -> std::process::ExitCode {
+    streamspec::cli::main()
+}

@@ -22,3 +22,15 @@ pub trait ConcurrentTarget: Sync {
     /// Execute one op; may be called from many threads at once.
     fn apply(&self, op: &Op) -> Ret;
 }
+
+/// The model is the reference target: replaying or recording against it gives the spec's
+/// answers.
+impl Target for streamspec_model::Model {
+    fn name(&self) -> String {
+        "model".to_string()
+    }
+
+    fn apply(&mut self, op: &Op) -> Ret {
+        streamspec_model::Model::apply(self, op)
+    }
+}

@@ -1,0 +1,59 @@
+//! The `streamspec` command line: one file per command.
+//!
+//! - [`replay`]: `streamspec replay PATH...`, run traces against the model.
+//!
+//! Adding a command is one file here and one variant of [`Command`]. Every command writes its
+//! report to the writer it is given (so tests can read it) and returns an exit code:
+//! [`EXIT_PASSED`], [`EXIT_FAILED`] or [`EXIT_BAD_INPUT`].
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+pub mod replay;
+
+/// Exit code: every check passed.
+pub const EXIT_PASSED: u8 = 0;
+/// Exit code: a check failed (a divergence, a violated property).
+pub const EXIT_FAILED: u8 = 1;
+/// Exit code: the input could not be used (a malformed trace, a missing path); also clap's
+/// code for bad arguments.
+pub const EXIT_BAD_INPUT: u8 = 2;
+
+/// Checks implementations of Kafka-style event streaming against the reference model.
+#[derive(Debug, Parser)]
+#[command(name = "streamspec", version)]
+pub struct Cli {
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Replay JSON Lines traces (files, or folders searched for *.jsonl) against the model and
+    /// report the first divergence per file.
+    Replay(replay::ReplayArgs),
+}
+
+impl Command {
+    /// Run the command, writing its report to `out`; returns the exit code.
+    pub fn run(&self, out: &mut dyn Write) -> u8 {
+        match self {
+            Command::Replay(args) => replay::run(args, out),
+        }
+    }
+}
+
+/// The binary's entry point: parse the arguments, run the command, exit with its code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let code = cli.command.run(&mut out);
+    // A report cut short by a closed pipe is not worth a panic; the exit code still tells.
+    let _ = out.flush();
+    ExitCode::from(code)
+}
