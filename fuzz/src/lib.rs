@@ -6,6 +6,8 @@
 //!   aims each step at the current model state and produces an ordinary `Op`.
 //! - [`model_run`]: steps from fuzz bytes, run against the model with every invariant
 //!   checked after every op (target `model_invariants`).
+//! - [`trace_file`]: trace files from bytes: parse, replay, and the writer round trip
+//!   (target `trace_parser`).
 //!
 //! Targets (in `fuzz_targets/`, one file each) are thin: bytes in, one call here, panic on a
 //! failure so libFuzzer records the input.
@@ -13,3 +15,4 @@
 
 pub mod model_run;
 pub mod step;
+pub mod trace_file;
