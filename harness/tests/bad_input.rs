@@ -1,0 +1,209 @@
+//! The file-format rows of docs/bad-input.md: every kind of bad trace (and, as their parsers
+//! land, history and workload) file gets a typed error naming the file, the line and what is
+//! wrong, through the library and through the binary (exit code 2), never a panic.
+//!
+//! Method: each row writes the bad input to a temporary file, reads it with the library
+//! reader and checks the error kind and line, then runs `streamspec replay` on it and checks
+//! the exit code and that the message names `file:line`. A control row shows the same
+//! harness reports a good file as good, so the checks can fail.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use streamspec::trace::{Trace, TraceErrorKind};
+
+const CREATE_OK: &str =
+    r#"{"op":{"op":"create_topic","topic":"orders","partitions":2},"ok":{"reply":"ack"}}"#;
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+/// Runs the binary; its exit code and stdout plus stderr.
+fn streamspec(args: &[&str]) -> (i32, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_streamspec"))
+        .args(args)
+        .output()
+        .expect("the streamspec binary runs");
+    let text = String::from_utf8_lossy(&output.stdout).to_string()
+        + &String::from_utf8_lossy(&output.stderr);
+    (output.status.code().expect("exited, not killed"), text)
+}
+
+/// A bad trace: the reader's error kind must satisfy `kind_is` at `line_number`, and the
+/// binary must exit 2 naming `file:line`.
+#[track_caller]
+fn assert_bad_trace(bytes: &[u8], line_number: usize, kind_is: impl Fn(&TraceErrorKind) -> bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "bad.jsonl", bytes);
+    let error = Trace::read(&path).expect_err("a bad trace is refused");
+    assert_eq!(error.line_number, line_number, "{error}");
+    assert!(kind_is(&error.kind), "unexpected kind: {error}");
+    let (code, out) = streamspec(&["replay", path.to_str().unwrap()]);
+    assert_eq!(code, 2, "{out}");
+    let location = if line_number == 0 {
+        format!("error {}: ", path.display())
+    } else {
+        format!("error {}:{line_number}: ", path.display())
+    };
+    assert!(out.contains(&location), "{location:?} not in {out}");
+    assert!(!out.contains("panicked"), "{out}");
+}
+
+fn trace_with_last_line(last: &str) -> Vec<u8> {
+    format!("{CREATE_OK}\n{last}\n").into_bytes()
+}
+
+#[test]
+fn a_good_trace_is_not_reported_as_bad() {
+    // Control: the harness above can tell good from bad.
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(
+        dir.path(),
+        "good.jsonl",
+        &trace_with_last_line(
+            CREATE_OK
+                .replace(
+                    r#""ok":{"reply":"ack"}"#,
+                    r#""error":"topic_already_exists""#,
+                )
+                .as_str(),
+        ),
+    );
+    assert_eq!(Trace::read(&path).unwrap().lines.len(), 2);
+    let (code, out) = streamspec(&["replay", path.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}");
+}
+
+#[test]
+fn trace_malformed_json() {
+    assert_bad_trace(&trace_with_last_line(r#"{"op": {"op": "tick""#), 2, |k| {
+        matches!(k, TraceErrorKind::MalformedJson(_))
+    });
+    assert_bad_trace(&trace_with_last_line("not json at all"), 2, |k| {
+        matches!(k, TraceErrorKind::MalformedJson(_))
+    });
+}
+
+#[test]
+fn trace_truncated_mid_line() {
+    // Cut the last line at every byte: each cut is malformed JSON on line 2, never a panic.
+    // (A file cut exactly at a line end is a shorter valid trace; nothing can tell.)
+    for cut in 1..CREATE_OK.len() {
+        let bytes = format!("{CREATE_OK}\n{}", &CREATE_OK[..cut]).into_bytes();
+        assert_bad_trace(&bytes, 2, |k| matches!(k, TraceErrorKind::MalformedJson(_)));
+    }
+}
+
+#[test]
+fn trace_not_utf8() {
+    let mut bytes = trace_with_last_line(CREATE_OK);
+    bytes.extend_from_slice(b"{\"comment\":\"\xff\xfe\"}\n");
+    assert_bad_trace(
+        &bytes,
+        0,
+        |k| matches!(k, TraceErrorKind::Io(m) if m.contains("UTF-8")),
+    );
+}
+
+#[test]
+fn trace_wrong_types() {
+    let rows = [
+        r#"{"op":{"op":"create_topic","topic":"t","partitions":"two"},"ok":{"reply":"ack"}}"#,
+        r#"{"op":{"op":"create_topic","topic":7,"partitions":1},"ok":{"reply":"ack"}}"#,
+        r#"{"op":{"op":"tick","ms":1.5},"ok":{"reply":"ack"}}"#,
+        r#"{"op":{"op":"tick","ms":null},"ok":{"reply":"ack"}}"#,
+        r#"{"op":7,"ok":{"reply":"ack"}}"#,
+    ];
+    for row in rows {
+        assert_bad_trace(&trace_with_last_line(row), 2, |k| {
+            matches!(k, TraceErrorKind::BadOp(_))
+        });
+    }
+    assert_bad_trace(&trace_with_last_line("[1, 2]"), 2, |k| {
+        matches!(k, TraceErrorKind::NotAnObject)
+    });
+    assert_bad_trace(
+        &trace_with_last_line(r#"{"op":{"op":"tick","ms":1},"ok":"ack"}"#),
+        2,
+        |k| matches!(k, TraceErrorKind::BadReply(_)),
+    );
+    assert_bad_trace(
+        &trace_with_last_line(r#"{"op":{"op":"tick","ms":1},"error":5}"#),
+        2,
+        |k| matches!(k, TraceErrorKind::UnknownError(_)),
+    );
+}
+
+#[test]
+fn trace_huge_or_negative_numbers() {
+    let bad_op = [
+        // One past i32::MAX partitions, 2^64 ms, a negative u64, i64::MAX + 1 as an offset.
+        r#"{"op":{"op":"create_topic","topic":"t","partitions":2147483648},"ok":{"reply":"ack"}}"#,
+        r#"{"op":{"op":"tick","ms":18446744073709551616},"ok":{"reply":"ack"}}"#,
+        r#"{"op":{"op":"tick","ms":-1},"ok":{"reply":"ack"}}"#,
+        r#"{"op":{"op":"fetch","topic":"orders","partition":0,"offset":9223372036854775808},"error":"offset_out_of_range"}"#,
+    ];
+    for row in bad_op {
+        assert_bad_trace(&trace_with_last_line(row), 2, |k| {
+            matches!(k, TraceErrorKind::BadOp(_))
+        });
+    }
+    // A number JSON itself cannot hold as f64 is malformed JSON.
+    assert_bad_trace(
+        &trace_with_last_line(r#"{"op":{"op":"tick","ms":1e400},"ok":{"reply":"ack"}}"#),
+        2,
+        |k| matches!(k, TraceErrorKind::MalformedJson(_)),
+    );
+}
+
+#[test]
+fn trace_wrong_shape() {
+    let rows: [(&str, fn(&TraceErrorKind) -> bool); 6] = [
+        (r#"{"op":{"op":"teleport"},"ok":{"reply":"ack"}}"#, |k| {
+            matches!(k, TraceErrorKind::UnknownOp(_))
+        }),
+        (
+            r#"{"op":{"op":"tick","ms":1,"msec":2},"ok":{"reply":"ack"}}"#,
+            |k| matches!(k, TraceErrorKind::UnknownField { .. }),
+        ),
+        (
+            r#"{"op":{"op":"tick","ms":1},"error":"no_such_error"}"#,
+            |k| matches!(k, TraceErrorKind::UnknownError(_)),
+        ),
+        (
+            r#"{"op":{"op":"tick","ms":1},"ok":{"reply":"ack"},"error":"invalid_request"}"#,
+            |k| matches!(k, TraceErrorKind::BothOkAndError),
+        ),
+        (r#"{"op":{"op":"tick","ms":1}}"#, |k| {
+            matches!(k, TraceErrorKind::NeitherOkNorError)
+        }),
+        (r#"{"ok":{"reply":"ack"}}"#, |k| {
+            matches!(k, TraceErrorKind::MissingOp)
+        }),
+    ];
+    for (row, kind_is) in rows {
+        assert_bad_trace(&trace_with_last_line(row), 2, kind_is);
+    }
+}
+
+#[test]
+fn trace_bad_values_are_replayed_not_refused() {
+    // A well-formed line with a bad value (an illegal topic name) is a valid trace: the
+    // model answers it with the named error, and a trace claiming success diverges (exit 1).
+    let dir = tempfile::tempdir().unwrap();
+    let claims_success = CREATE_OK.replace("\"orders\"", "\"bad name!\"");
+    let path = write(dir.path(), "t.jsonl", claims_success.as_bytes());
+    let (code, out) = streamspec(&["replay", path.to_str().unwrap()]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("invalid_topic_exception"), "{out}");
+    let records_error = claims_success.replace(
+        r#""ok":{"reply":"ack"}"#,
+        r#""error":"invalid_topic_exception""#,
+    );
+    let path = write(dir.path(), "t.jsonl", records_error.as_bytes());
+    let (code, out) = streamspec(&["replay", path.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}");
+}
