@@ -15,6 +15,9 @@ use streamspec::trace::{Trace, TraceErrorKind};
 const CREATE_OK: &str =
     r#"{"op":{"op":"create_topic","topic":"orders","partitions":2},"ok":{"reply":"ack"}}"#;
 
+/// Whether an error kind is the expected one.
+type KindCheck = fn(&TraceErrorKind) -> bool;
+
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, bytes).unwrap();
@@ -161,7 +164,7 @@ fn trace_huge_or_negative_numbers() {
 
 #[test]
 fn trace_wrong_shape() {
-    let rows: [(&str, fn(&TraceErrorKind) -> bool); 6] = [
+    let rows: [(&str, KindCheck); 6] = [
         (r#"{"op":{"op":"teleport"},"ok":{"reply":"ack"}}"#, |k| {
             matches!(k, TraceErrorKind::UnknownOp(_))
         }),
