@@ -6,6 +6,8 @@
 //!   aims each step at the current model state and produces an ordinary `Op`.
 //! - [`model_run`]: steps from fuzz bytes, run against the model with every invariant
 //!   checked after every op (target `model_invariants`).
+//! - [`differential`]: steps from fuzz bytes, run against another implementation beside the
+//!   model and compared after every op (target `differential`, with the engine).
 //! - [`trace_file`]: trace files from bytes: parse, replay, and the writer round trip
 //!   (target `trace_parser`).
 //!
@@ -13,6 +15,7 @@
 //! failure so libFuzzer records the input.
 #![forbid(unsafe_code)]
 
+pub mod differential;
 pub mod model_run;
 pub mod step;
 pub mod trace_file;
