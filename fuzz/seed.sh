@@ -13,16 +13,18 @@ seed() {
     local target="$1" dir="$2"
     shift 2
     [ -d "$dir" ] || return 0
-    mkdir -p "fuzz/corpus/$target"
     local count=0 name
     for pattern in "$@"; do
         while IFS= read -r -d '' file; do
             name="seed-$(echo "$file" | tr '/' '_')"
+            mkdir -p "fuzz/corpus/$target"
             cp "$file" "fuzz/corpus/$target/$name"
             count=$((count + 1))
         done < <(find "$dir" -type f -name "$pattern" -print0)
     done
-    echo "seeded $target with $count files from $dir/"
+    if [ "$count" -gt 0 ]; then
+        echo "seeded $target with $count files from $dir/"
+    fi
 }
 
 seed trace_parser traces '*.jsonl' '*.json'
