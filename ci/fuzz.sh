@@ -2,7 +2,7 @@
 # Runs every fuzz target in fuzz/ for SECONDS_PER_TARGET seconds (default 30), one at a time,
 # and fails on any crash, printing each target's execution count.
 #
-#   ci/fuzz.sh [SECONDS_PER_TARGET]
+#   ci/fuzz.sh [SECONDS_PER_TARGET]          (FUZZ_TOOLCHAIN=stable: use stable + RUSTC_BOOTSTRAP)
 #
 # Why these choices:
 # - cargo-fuzz needs nightly flags (-Zsanitizer); with no nightly toolchain the stable one is
@@ -35,14 +35,15 @@ skip() {
     exit 0
 }
 
-# Toolchain: nightly if installed, else stable with RUSTC_BOOTSTRAP=1.
+# Toolchain: nightly if installed, else stable with RUSTC_BOOTSTRAP=1. FUZZ_TOOLCHAIN=stable
+# forces the stable path (to check it works on a machine that has nightly).
 toolchain=()
-if command -v rustup >/dev/null 2>&1 && rustup run nightly rustc --version >/dev/null 2>&1; then
+if [ "${FUZZ_TOOLCHAIN:-}" != stable ] && command -v rustup >/dev/null 2>&1 && rustup run nightly rustc --version >/dev/null 2>&1; then
     toolchain=(+nightly)
     echo "toolchain: $(rustup run nightly rustc --version)"
 elif rustc --version >/dev/null 2>&1; then
     export RUSTC_BOOTSTRAP=1
-    echo "toolchain: $(rustc --version) with RUSTC_BOOTSTRAP=1 (no nightly installed)"
+    echo "toolchain: $(rustc --version) with RUSTC_BOOTSTRAP=1 (nightly not installed, or FUZZ_TOOLCHAIN=stable)"
 else
     skip "no Rust toolchain found"
 fi
@@ -52,12 +53,12 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
     cargo install cargo-fuzz --locked || skip "cargo-fuzz is missing and could not be installed"
 fi
 
-if ! cargo "${toolchain[@]}" fuzz build -O --debug-assertions --fuzz-dir fuzz; then
+if ! cargo ${toolchain[@]+"${toolchain[@]}"} fuzz build -O --debug-assertions --fuzz-dir fuzz; then
     # A build failure of our own code is a failure; a toolchain that cannot build sanitizer
     # code at all is a missing tool. Tell them apart with the smallest possible probe.
     probe="$(mktemp -d)"
     echo 'fn main() {}' >"$probe/probe.rs"
-    if ! rustc "${toolchain[@]}" -Zsanitizer=address -o "$probe/probe" "$probe/probe.rs" \
+    if ! rustc ${toolchain[@]+"${toolchain[@]}"} -Zsanitizer=address -o "$probe/probe" "$probe/probe.rs" \
         >/dev/null 2>&1; then
         rm -rf "$probe"
         skip "this toolchain cannot build AddressSanitizer code"
@@ -71,12 +72,12 @@ fuzz/seed.sh
 
 failed=()
 summary=()
-for target in $(cargo "${toolchain[@]}" fuzz list --fuzz-dir fuzz); do
+for target in $(cargo ${toolchain[@]+"${toolchain[@]}"} fuzz list --fuzz-dir fuzz); do
     mkdir -p "fuzz/corpus/$target" "fuzz/artifacts/$target"
     log="$(mktemp)"
     echo "== $target: ${seconds}s"
     status=0
-    cargo "${toolchain[@]}" fuzz run -O --debug-assertions --fuzz-dir fuzz "$target" \
+    cargo ${toolchain[@]+"${toolchain[@]}"} fuzz run -O --debug-assertions --fuzz-dir fuzz "$target" \
         "fuzz/corpus/$target" -- \
         -max_total_time="$seconds" -print_final_stats=1 -rss_limit_mb=2048 -max_len="$input_bytes_max" \
         >"$log" 2>&1 || status=$?
