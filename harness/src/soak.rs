@@ -34,7 +34,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use streamspec_model::{
-    Assignor, ErrorCode, Model, OffsetReset, OffsetSpec, Op, ProducerBatch, Record, Reply, Ret,
+    Assignor, ErrorCode, OffsetReset, OffsetSpec, Op, ProducerBatch, Record, Reply,
     RetentionPolicy, TopicConfig,
 };
 
@@ -845,35 +845,6 @@ fn check_memory(config: &SoakConfig, report: &mut SoakReport) {
                 "resident memory grew from {warm} bytes after the warm-up to {last} bytes, more than {} bytes",
                 config.rss_growth_bytes_max
             ));
-        }
-    }
-}
-
-/// The model behind a mutex: a [`ConcurrentTarget`] whose answers are the specification's,
-/// for soaking the harness itself and as the reference the engine is soaked beside.
-#[derive(Debug, Default)]
-pub struct LockedModel {
-    model: Mutex<Model>,
-}
-
-impl LockedModel {
-    /// A fresh model.
-    pub fn new() -> LockedModel {
-        LockedModel::default()
-    }
-}
-
-impl ConcurrentTarget for LockedModel {
-    fn name(&self) -> String {
-        "model".to_owned()
-    }
-
-    fn apply(&self, op: &Op) -> Ret {
-        // A panic inside the model would poison the lock; the soak reports the poisoned lock
-        // as every later op's failure rather than panicking again.
-        match self.model.lock() {
-            Ok(mut model) => model.apply(op),
-            Err(_) => Err(ErrorCode::PolicyViolation),
         }
     }
 }

@@ -114,7 +114,8 @@ fn trace_not_utf8() {
 #[test]
 fn trace_escaped_string_that_is_not_unicode() {
     // Valid UTF-8 bytes, but the JSON escape names a lone surrogate, which no string holds.
-    let row = r#"{"op":{"op":"delete_topic","topic":"\ud800"},"error":"unknown_topic_or_partition"}"#;
+    let row =
+        r#"{"op":{"op":"delete_topic","topic":"\ud800"},"error":"unknown_topic_or_partition"}"#;
     assert_bad_trace(&trace_with_last_line(row), 2, |k| {
         matches!(k, TraceErrorKind::MalformedJson(_))
     });

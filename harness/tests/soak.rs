@@ -10,8 +10,10 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use streamspec::soak::{soak, LockedModel, SoakConfig, SoakReport, TOPIC_CONSUMED};
+use streamspec::reference::Locked;
+use streamspec::soak::{soak, SoakConfig, SoakReport, TOPIC_CONSUMED};
 use streamspec::target::ConcurrentTarget;
+use streamspec_model::Model;
 use streamspec_model::{Op, Reply, Ret};
 
 fn short() -> SoakConfig {
@@ -32,7 +34,7 @@ fn run(target: &dyn ConcurrentTarget) -> SoakReport {
 
 #[test]
 fn the_model_soaks_clean_with_retention_in_force() {
-    let report = run(&LockedModel::new());
+    let report = run(&Locked::model());
     assert!(report.passed(), "{:?}", report.failures);
     assert!(report.acked_records > 1_000, "{report:?}");
     assert!(report.read_records >= report.acked_records, "{report:?}");
@@ -47,7 +49,7 @@ fn the_model_soaks_clean_with_retention_in_force() {
 
 /// Every 50th produce to the consumed topic is acknowledged but never appended.
 struct LosesAcknowledgedRecords {
-    model: LockedModel,
+    model: Locked<Model>,
     produces: AtomicU64,
 }
 
@@ -88,7 +90,7 @@ impl ConcurrentTarget for LosesAcknowledgedRecords {
 #[test]
 fn a_lost_acknowledged_record_fails_the_soak() {
     let report = run(&LosesAcknowledgedRecords {
-        model: LockedModel::new(),
+        model: Locked::model(),
         produces: AtomicU64::new(0),
     });
     // Idempotence sees the dropped batch first: the next batch's sequence is out of order.
@@ -105,7 +107,7 @@ fn a_lost_acknowledged_record_fails_the_soak() {
 /// Every 100th produce also appends a record nobody acknowledged (a well-formed value from
 /// a producer that does not exist, so only the end-of-run accounting can notice).
 struct AppendsUnacknowledgedRecords {
-    model: LockedModel,
+    model: Locked<Model>,
     produces: AtomicU64,
 }
 
@@ -139,7 +141,7 @@ impl ConcurrentTarget for AppendsUnacknowledgedRecords {
 #[test]
 fn an_unacknowledged_record_in_the_log_fails_the_accounting() {
     let report = run(&AppendsUnacknowledgedRecords {
-        model: LockedModel::new(),
+        model: Locked::model(),
         produces: AtomicU64::new(0),
     });
     assert!(
@@ -155,7 +157,7 @@ fn an_unacknowledged_record_in_the_log_fails_the_accounting() {
 /// Retention that, every 10th time, also removes everything on consumed partition 0,
 /// read or not.
 struct RemovesUnreadRecords {
-    model: LockedModel,
+    model: Locked<Model>,
     enforcements: AtomicU64,
 }
 
@@ -181,7 +183,7 @@ impl ConcurrentTarget for RemovesUnreadRecords {
 #[test]
 fn retention_removing_unread_records_fails_the_soak() {
     let report = run(&RemovesUnreadRecords {
-        model: LockedModel::new(),
+        model: Locked::model(),
         enforcements: AtomicU64::new(0),
     });
     assert!(!report.passed());

@@ -14,7 +14,8 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 
 use super::{EXIT_BAD_INPUT, EXIT_FAILED, EXIT_PASSED};
-use crate::soak::{soak, LockedModel, SoakConfig, RECORD_SIZE_BYTES};
+use crate::reference::Locked;
+use crate::soak::{soak, SoakConfig, RECORD_SIZE_BYTES};
 use crate::target::ConcurrentTarget;
 
 /// Most seconds one soak may run: a day. Longer runs are several soaks.
@@ -120,7 +121,7 @@ pub fn run(args: &SoakArgs, out: &mut dyn Write) -> u8 {
         }
     };
     let target: Box<dyn ConcurrentTarget> = match args.target {
-        SoakTarget::Model => Box::new(LockedModel::new()),
+        SoakTarget::Model => Box::new(Locked::model()),
     };
     let _ = writeln!(
         out,
