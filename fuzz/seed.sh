@@ -29,5 +29,8 @@ seed() {
 
 seed trace_parser traces '*.jsonl' '*.json'
 seed history_parser histories '*.jsonl' '*.json'
-seed history_parser traces '*history*.jsonl'
+# Histories are made from the traces by a small program (sequential and overlapping shapes).
+if [ -d traces ]; then
+    cargo run --quiet --manifest-path fuzz/Cargo.toml --example seed_histories
+fi
 seed workload_parser workloads '*.toml'

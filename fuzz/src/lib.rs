@@ -8,6 +8,8 @@
 //!   checked after every op (target `model_invariants`).
 //! - [`differential`]: steps from fuzz bytes, run against another implementation beside the
 //!   model and compared after every op (target `differential`, with the engine).
+//! - [`history_file`]: history files from bytes: parse, writer round trip, verify (target
+//!   `history_parser`).
 //! - [`trace_file`]: trace files from bytes: parse, replay, and the writer round trip
 //!   (target `trace_parser`).
 //!
@@ -16,6 +18,7 @@
 #![forbid(unsafe_code)]
 
 pub mod differential;
+pub mod history_file;
 pub mod model_run;
 pub mod step;
 pub mod trace_file;
