@@ -1,15 +1,16 @@
-//! The file-format rows of docs/bad-input.md: every kind of bad trace (and, as their parsers
-//! land, history and workload) file gets a typed error naming the file, the line and what is
-//! wrong, through the library and through the binary (exit code 2), never a panic.
+//! The file-format rows of docs/bad-input.md: every kind of bad trace and history file (and,
+//! once its parser lands, workload file) gets a typed error naming the file, the line and
+//! what is wrong, never a panic.
 //!
 //! Method: each row writes the bad input to a temporary file, reads it with the library
-//! reader and checks the error kind and line, then runs `streamspec replay` on it and checks
-//! the exit code and that the message names `file:line`. A control row shows the same
-//! harness reports a good file as good, so the checks can fail.
+//! reader and checks the error kind and line. Traces also go through the binary
+//! (`streamspec replay`: exit code 2, message naming `file:line`). A control row per format
+//! shows the same harness reports a good file as good, so the checks can fail.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use streamspec::history::{History, HistoryErrorKind};
 use streamspec::trace::{Trace, TraceErrorKind};
 
 const CREATE_OK: &str =
@@ -219,4 +220,247 @@ fn trace_bad_values_are_replayed_not_refused() {
     let path = write(dir.path(), "t.jsonl", records_error.as_bytes());
     let (code, out) = streamspec(&["replay", path.to_str().unwrap()]);
     assert_eq!(code, 0, "{out}");
+}
+
+// ------------------------------------------------------------------------------ histories
+
+/// Whether a history error kind is the expected one.
+type HistoryKindCheck = fn(&HistoryErrorKind) -> bool;
+
+const INVOKE_TICK: &str = r#"{"process":0,"type":"invoke","op":{"op":"tick","ms":5},"time_ns":10}"#;
+const OK_ACK: &str = r#"{"process":0,"type":"ok","result":{"reply":"ack"},"time_ns":20}"#;
+
+/// A bad history: the reader's error must satisfy `kind_is` at `line`, and its message must
+/// name `file:line`. (`streamspec verify` prints this message and exits 2; the command is
+/// wired into the CLI by the lead, so its exit code is tested where it is wired.)
+#[track_caller]
+fn assert_bad_history(bytes: &[u8], line: usize, kind_is: HistoryKindCheck) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "bad-history.jsonl", bytes);
+    let error = History::read(&path).expect_err("a bad history is refused");
+    assert_eq!(error.line, line, "{error}");
+    assert!(kind_is(&error.kind), "unexpected kind: {error}");
+    let message = error.to_string();
+    assert!(
+        message.starts_with(&format!("{}:{line}: ", path.display())),
+        "{message}"
+    );
+}
+
+fn history_with_last_line(last: &str) -> Vec<u8> {
+    format!("{INVOKE_TICK}\n{OK_ACK}\n{last}\n").into_bytes()
+}
+
+#[test]
+fn a_good_history_is_not_reported_as_bad() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(
+        dir.path(),
+        "good.jsonl",
+        format!("{INVOKE_TICK}\n\n{OK_ACK}\n").as_bytes(),
+    );
+    assert_eq!(History::read(&path).unwrap().ops.len(), 1);
+}
+
+#[test]
+fn history_malformed_json_and_truncation() {
+    assert_bad_history(&history_with_last_line("{\"process\":1,"), 3, |k| {
+        matches!(k, HistoryErrorKind::Json(_))
+    });
+    assert_bad_history(&history_with_last_line("[1]"), 3, |k| {
+        matches!(k, HistoryErrorKind::Json(_))
+    });
+    for cut in 1..OK_ACK.len() {
+        let bytes = format!("{INVOKE_TICK}\n{}", &OK_ACK[..cut]).into_bytes();
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(dir.path(), "cut.jsonl", &bytes);
+        // Cut inside the JSON: malformed. (A cut exactly at a line end leaves an invoke with
+        // no completion, which the format defines as indeterminate: a valid history.)
+        let error = History::read(&path).expect_err("a cut line is refused");
+        assert_eq!(error.line, 2, "{error}");
+    }
+}
+
+#[test]
+fn history_not_utf8() {
+    let mut bytes = history_with_last_line(INVOKE_TICK);
+    bytes.extend_from_slice(b"\xc3\x28\n");
+    assert_bad_history(&bytes, 0, |k| matches!(k, HistoryErrorKind::Io(_)));
+}
+
+#[test]
+fn history_wrong_types_and_huge_numbers() {
+    let rows: [(&str, &str); 8] = [
+        (
+            "process",
+            r#"{"process":"zero","type":"invoke","op":{"op":"tick","ms":5},"time_ns":30}"#,
+        ),
+        (
+            "process",
+            r#"{"process":-1,"type":"invoke","op":{"op":"tick","ms":5},"time_ns":30}"#,
+        ),
+        (
+            "time_ns",
+            r#"{"process":1,"type":"invoke","op":{"op":"tick","ms":5},"time_ns":18446744073709551616}"#,
+        ),
+        (
+            "time_ns",
+            r#"{"process":1,"type":"invoke","op":{"op":"tick","ms":5},"time_ns":1.5}"#,
+        ),
+        (
+            "type",
+            r#"{"process":1,"type":"started","op":{"op":"tick","ms":5},"time_ns":30}"#,
+        ),
+        (
+            "op",
+            r#"{"process":1,"type":"invoke","op":{"op":"tick","ms":-5},"time_ns":30}"#,
+        ),
+        (
+            "op",
+            r#"{"process":1,"type":"invoke","op":{"op":"create_topic","topic":"t","partitions":4294967296},"time_ns":30}"#,
+        ),
+        (
+            "op",
+            r#"{"process":1,"type":"invoke","op":{"op":"teleport"},"time_ns":30}"#,
+        ),
+    ];
+    for (field, row) in rows {
+        let bytes = history_with_last_line(row);
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(dir.path(), "bad.jsonl", &bytes);
+        let error = History::read(&path).expect_err("refused");
+        assert_eq!(error.line, 3, "{error}");
+        assert!(
+            matches!(&error.kind, HistoryErrorKind::BadField { field: f, .. } if *f == field),
+            "{row}: {error}"
+        );
+    }
+    assert_bad_history(
+        &history_with_last_line(
+            r#"{"process":1,"type":"invoke","op":{"op":"tick","ms":5},"time_ns":1e400}"#,
+        ),
+        3,
+        |k| matches!(k, HistoryErrorKind::Json(_)),
+    );
+}
+
+#[test]
+fn history_missing_fields_and_bad_completions() {
+    let missing: [(&str, &str); 4] = [
+        (
+            "process",
+            r#"{"type":"invoke","op":{"op":"tick","ms":5},"time_ns":30}"#,
+        ),
+        (
+            "time_ns",
+            r#"{"process":1,"type":"invoke","op":{"op":"tick","ms":5}}"#,
+        ),
+        (
+            "type",
+            r#"{"process":1,"op":{"op":"tick","ms":5},"time_ns":30}"#,
+        ),
+        ("op", r#"{"process":1,"type":"invoke","time_ns":30}"#),
+    ];
+    for (field, row) in missing {
+        let bytes = history_with_last_line(row);
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(dir.path(), "bad.jsonl", &bytes);
+        let error = History::read(&path).expect_err("refused");
+        assert_eq!(error.kind, HistoryErrorKind::MissingField(field), "{error}");
+    }
+    let invoke = |process: u64, time_ns: u64| {
+        format!(
+            r#"{{"process":{process},"type":"invoke","op":{{"op":"tick","ms":5}},"time_ns":{time_ns}}}"#
+        )
+    };
+    let bad_completions = [
+        // An ok without a result, a fail whose error is no error name, an ok with an error.
+        format!(
+            "{}\n{}",
+            invoke(1, 30),
+            r#"{"process":1,"type":"ok","time_ns":40}"#
+        ),
+        format!(
+            "{}\n{}",
+            invoke(1, 30),
+            r#"{"process":1,"type":"fail","error":"no_such_error","time_ns":40}"#
+        ),
+        format!(
+            "{}\n{}",
+            invoke(1, 30),
+            r#"{"process":1,"type":"ok","result":{"reply":"ack"},"error":"invalid_request","time_ns":40}"#
+        ),
+        // A completion that changes the op.
+        format!(
+            "{}\n{}",
+            invoke(1, 30),
+            r#"{"process":1,"type":"ok","op":{"op":"tick","ms":6},"result":{"reply":"ack"},"time_ns":40}"#
+        ),
+    ];
+    for text in bad_completions {
+        let bytes = history_with_last_line(&text);
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(dir.path(), "bad.jsonl", &bytes);
+        let error = History::read(&path).expect_err("refused");
+        assert_eq!(error.line, 4, "{error}");
+        assert!(
+            matches!(
+                error.kind,
+                HistoryErrorKind::MissingField(_) | HistoryErrorKind::BadField { .. }
+            ),
+            "{error}"
+        );
+    }
+}
+
+#[test]
+fn history_pairing_and_time_order() {
+    let pairing = [
+        // A completion with no invoke; a second invoke before completion; an invoke after info.
+        r#"{"process":7,"type":"ok","result":{"reply":"ack"},"time_ns":30}"#.to_owned(),
+        format!("{INVOKE_TICK}").replace("\"time_ns\":10", "\"time_ns\":30")
+            + "\n"
+            + &INVOKE_TICK.replace("\"time_ns\":10", "\"time_ns\":31"),
+        r#"{"process":0,"type":"invoke","op":{"op":"tick","ms":5},"time_ns":30}"#.to_owned()
+            + "\n"
+            + r#"{"process":0,"type":"info","error":"timeout","time_ns":31}"#
+            + "\n"
+            + r#"{"process":0,"type":"invoke","op":{"op":"tick","ms":5},"time_ns":32}"#,
+    ];
+    for text in pairing {
+        let bytes = history_with_last_line(&text);
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(dir.path(), "bad.jsonl", &bytes);
+        let error = History::read(&path).expect_err("refused");
+        assert!(
+            matches!(error.kind, HistoryErrorKind::Pairing(_)),
+            "{text}: {error}"
+        );
+    }
+    assert_bad_history(
+        &history_with_last_line(
+            r#"{"process":1,"type":"invoke","op":{"op":"tick","ms":5},"time_ns":5}"#,
+        ),
+        3,
+        |k| {
+            matches!(
+                k,
+                HistoryErrorKind::TimeBackwards {
+                    previous_ns: 20,
+                    time_ns: 5
+                }
+            )
+        },
+    );
+}
+
+#[test]
+#[ignore = "known gap: the history reader ignores unknown fields (the trace reader refuses them); docs/bad-input.md"]
+fn history_unknown_fields_are_refused() {
+    // A misspelt op field silently falls back to its default (`max_record` → max_records
+    // 500), so a history would claim something its author did not mean.
+    let row = r#"{"process":1,"type":"invoke","op":{"op":"fetch","topic":"t","partition":0,"offset":0,"max_record":10},"time_ns":30}"#;
+    assert_bad_history(&history_with_last_line(row), 3, |k| {
+        matches!(k, HistoryErrorKind::BadField { field: "op", .. })
+    });
 }
