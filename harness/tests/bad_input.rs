@@ -418,7 +418,7 @@ fn history_pairing_and_time_order() {
     let pairing = [
         // A completion with no invoke; a second invoke before completion; an invoke after info.
         r#"{"process":7,"type":"ok","result":{"reply":"ack"},"time_ns":30}"#.to_owned(),
-        format!("{INVOKE_TICK}").replace("\"time_ns\":10", "\"time_ns\":30")
+        INVOKE_TICK.replace("\"time_ns\":10", "\"time_ns\":30")
             + "\n"
             + &INVOKE_TICK.replace("\"time_ns\":10", "\"time_ns\":31"),
         r#"{"process":0,"type":"invoke","op":{"op":"tick","ms":5},"time_ns":30}"#.to_owned()
