@@ -11,7 +11,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod check;
 pub mod replay;
+pub mod verify;
 
 /// Exit code: every check passed.
 pub const EXIT_PASSED: u8 = 0;
@@ -36,6 +38,10 @@ pub enum Command {
     /// Replay JSON Lines traces (files, or folders searched for *.jsonl) against the model and
     /// report the first divergence per file.
     Replay(replay::ReplayArgs),
+    /// Run every check against the built-in implementation within a time budget.
+    Check(check::CheckArgs),
+    /// Check a recorded history for linearizability and anomalies.
+    Verify(verify::VerifyArgs),
 }
 
 impl Command {
@@ -43,6 +49,8 @@ impl Command {
     pub fn run(&self, out: &mut dyn Write) -> u8 {
         match self {
             Command::Replay(args) => replay::run(args, out),
+            Command::Check(args) => check::run(args, out),
+            Command::Verify(args) => verify::run(args, out),
         }
     }
 }
