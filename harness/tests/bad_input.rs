@@ -3,8 +3,9 @@
 //! what is wrong, never a panic.
 //!
 //! Method: each row writes the bad input to a temporary file, reads it with the library
-//! reader and checks the error kind and line. Traces also go through the binary
-//! (`streamspec replay`: exit code 2, message naming `file:line`). A control row per format
+//! reader and checks the error kind and line, then runs the binary on it (`streamspec
+//! replay` for traces, `streamspec verify` for histories): exit code 2, message naming
+//! `file:line`. A control row per format
 //! shows the same harness reports a good file as good, so the checks can fail.
 
 use std::path::{Path, PathBuf};
@@ -230,9 +231,8 @@ type HistoryKindCheck = fn(&HistoryErrorKind) -> bool;
 const INVOKE_TICK: &str = r#"{"process":0,"type":"invoke","op":{"op":"tick","ms":5},"time_ns":10}"#;
 const OK_ACK: &str = r#"{"process":0,"type":"ok","result":{"reply":"ack"},"time_ns":20}"#;
 
-/// A bad history: the reader's error must satisfy `kind_is` at `line`, and its message must
-/// name `file:line`. (`streamspec verify` prints this message and exits 2; the command is
-/// wired into the CLI by the lead, so its exit code is tested where it is wired.)
+/// A bad history: the reader's error must satisfy `kind_is` at `line`, its message must name
+/// `file:line`, and `streamspec verify` must print it and exit 2.
 #[track_caller]
 fn assert_bad_history(bytes: &[u8], line: usize, kind_is: HistoryKindCheck) {
     let dir = tempfile::tempdir().unwrap();
@@ -245,6 +245,10 @@ fn assert_bad_history(bytes: &[u8], line: usize, kind_is: HistoryKindCheck) {
         message.starts_with(&format!("{}:{line}: ", path.display())),
         "{message}"
     );
+    let (code, out) = streamspec(&["verify", path.to_str().unwrap()]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains(&format!("error {message}")), "{out}");
+    assert!(!out.contains("panicked"), "{out}");
 }
 
 fn history_with_last_line(last: &str) -> Vec<u8> {
@@ -260,6 +264,8 @@ fn a_good_history_is_not_reported_as_bad() {
         format!("{INVOKE_TICK}\n\n{OK_ACK}\n").as_bytes(),
     );
     assert_eq!(History::read(&path).unwrap().ops.len(), 1);
+    let (code, out) = streamspec(&["verify", path.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}");
 }
 
 #[test]
