@@ -16,7 +16,7 @@
 
 use std::collections::BTreeMap;
 
-use arbitrary::Arbitrary;
+use arbitrary::{Arbitrary, Unstructured};
 use streamspec_model::config::{
     BATCH_RECORDS_MAX, FETCH_RECORDS_MAX, ID_LENGTH_MAX, MAX_MESSAGE_BYTES_DEFAULT,
     MAX_MESSAGE_BYTES_LIMIT, OFFSET_METADATA_BYTES_MAX, PARTITIONS_PER_TOPIC_MAX,
@@ -95,8 +95,9 @@ impl PartitionIndex {
     }
 }
 
-/// A partition count for `create_topic`.
-#[derive(Arbitrary, Clone, Copy, Debug)]
+/// A partition count for `create_topic`. The large counts are rare (1 in 64 each): a topic
+/// of 1024 partitions makes every later step slower.
+#[derive(Clone, Copy, Debug)]
 pub enum PartitionCount {
     /// `n % 5`: `0..=4`, zero being illegal.
     Small(u8),
@@ -108,6 +109,18 @@ pub enum PartitionCount {
     OverLimit,
     /// `i32::MAX`.
     Huge,
+}
+
+impl<'a> Arbitrary<'a> for PartitionCount {
+    fn arbitrary(u: &mut Unstructured<'a>) -> arbitrary::Result<PartitionCount> {
+        Ok(match u8::arbitrary(u)? {
+            0..=3 => PartitionCount::Negative,
+            4..=7 => PartitionCount::Limit,
+            8..=11 => PartitionCount::OverLimit,
+            12..=15 => PartitionCount::Huge,
+            n => PartitionCount::Small(n),
+        })
+    }
 }
 
 impl PartitionCount {
@@ -246,8 +259,8 @@ impl KeyChoice {
     }
 }
 
-/// A record value.
-#[derive(Arbitrary, Clone, Copy, Debug)]
+/// A record value. Oversized values are rare (1 in 128): each allocates a megabyte.
+#[derive(Clone, Copy, Debug)]
 pub enum ValueChoice {
     /// Kafka's null value (a tombstone).
     Null,
@@ -256,6 +269,16 @@ pub enum ValueChoice {
     /// `MAX_MESSAGE_BYTES_DEFAULT` bytes: with the overhead, larger than any generated
     /// topic's `max_message_bytes`, so always `message_too_large`.
     Oversized,
+}
+
+impl<'a> Arbitrary<'a> for ValueChoice {
+    fn arbitrary(u: &mut Unstructured<'a>) -> arbitrary::Result<ValueChoice> {
+        Ok(match u8::arbitrary(u)? {
+            0..=1 => ValueChoice::Oversized,
+            2..=31 => ValueChoice::Null,
+            n => ValueChoice::Small(n),
+        })
+    }
 }
 
 /// A record timestamp.
@@ -313,13 +336,22 @@ impl RecordChoice {
     }
 }
 
-/// A produce batch.
-#[derive(Arbitrary, Clone, Debug)]
+/// A produce batch. Over-long batches are rare (1 in 128): each allocates 10 001 records.
+#[derive(Clone, Debug)]
 pub enum BatchChoice {
     /// These records, cut to [`BATCH_RECORDS_GENERATED_MAX`] (an empty list is invalid).
     Records(Vec<RecordChoice>),
     /// `BATCH_RECORDS_MAX + 1` empty records: `record_list_too_large`.
     TooMany,
+}
+
+impl<'a> Arbitrary<'a> for BatchChoice {
+    fn arbitrary(u: &mut Unstructured<'a>) -> arbitrary::Result<BatchChoice> {
+        Ok(match u8::arbitrary(u)? {
+            0..=1 => BatchChoice::TooMany,
+            _ => BatchChoice::Records(Vec::arbitrary(u)?),
+        })
+    }
 }
 
 impl BatchChoice {
