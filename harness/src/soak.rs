@@ -33,12 +33,36 @@ use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use streamspec_engine::Engine;
 use streamspec_model::{
     Assignor, ErrorCode, OffsetReset, OffsetSpec, Op, ProducerBatch, Record, Reply,
     RetentionPolicy, TopicConfig,
 };
 
 use crate::target::ConcurrentTarget;
+
+/// The engine as a soak target: [`Engine::apply`] from every thread, no lock.
+#[derive(Debug, Default)]
+pub struct EngineTarget {
+    engine: Engine,
+}
+
+impl EngineTarget {
+    /// A fresh engine.
+    pub fn new() -> EngineTarget {
+        EngineTarget::default()
+    }
+}
+
+impl ConcurrentTarget for EngineTarget {
+    fn name(&self) -> String {
+        "engine".to_owned()
+    }
+
+    fn apply(&self, op: &Op) -> streamspec_model::Ret {
+        self.engine.apply(op)
+    }
+}
 
 /// The topic whose records go only once every group committed past them.
 pub const TOPIC_CONSUMED: &str = "soak-consumed";

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use streamspec::reference::Locked;
-use streamspec::soak::{soak, SoakConfig, SoakReport, TOPIC_CONSUMED};
+use streamspec::soak::{soak, EngineTarget, SoakConfig, SoakReport, TOPIC_CONSUMED};
 use streamspec::target::ConcurrentTarget;
 use streamspec_model::Model;
 use streamspec_model::{Op, Reply, Ret};
@@ -30,6 +30,18 @@ fn short() -> SoakConfig {
 
 fn run(target: &dyn ConcurrentTarget) -> SoakReport {
     soak(target, &short(), &mut |_| {})
+}
+
+#[test]
+fn the_engine_soaks_clean_with_retention_in_force() {
+    let report = run(&EngineTarget::new());
+    assert!(report.passed(), "{:?}", report.failures);
+    assert!(report.acked_records > 1_000, "{report:?}");
+    assert!(
+        report.removed_records > 0,
+        "retention never ran: {report:?}"
+    );
+    assert!(report.duplicates_checked > 0, "{report:?}");
 }
 
 #[test]

@@ -15,7 +15,7 @@ use clap::{Args, ValueEnum};
 
 use super::{EXIT_BAD_INPUT, EXIT_FAILED, EXIT_PASSED};
 use crate::reference::Locked;
-use crate::soak::{soak, SoakConfig, RECORD_SIZE_BYTES};
+use crate::soak::{soak, EngineTarget, SoakConfig, RECORD_SIZE_BYTES};
 use crate::target::ConcurrentTarget;
 
 /// Most seconds one soak may run: a day. Longer runs are several soaks.
@@ -26,6 +26,8 @@ pub const SOAK_THREADS_MAX: usize = 64;
 /// What the soak runs against.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum SoakTarget {
+    /// The lock-free engine.
+    Engine,
     /// The reference model behind one lock (checks the harness; not a concurrency test).
     Model,
 }
@@ -37,7 +39,7 @@ pub struct SoakArgs {
     #[arg(long, default_value_t = 60)]
     pub seconds: u64,
     /// What to soak.
-    #[arg(long, value_enum, default_value_t = SoakTarget::Model)]
+    #[arg(long, value_enum, default_value_t = SoakTarget::Engine)]
     pub target: SoakTarget,
     /// Producer threads.
     #[arg(long, default_value_t = 2)]
@@ -121,6 +123,7 @@ pub fn run(args: &SoakArgs, out: &mut dyn Write) -> u8 {
         }
     };
     let target: Box<dyn ConcurrentTarget> = match args.target {
+        SoakTarget::Engine => Box::new(EngineTarget::new()),
         SoakTarget::Model => Box::new(Locked::model()),
     };
     let _ = writeln!(
