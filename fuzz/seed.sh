@@ -34,3 +34,11 @@ if [ -d traces ]; then
     cargo run --quiet --manifest-path fuzz/Cargo.toml --example seed_histories
 fi
 seed workload_parser workloads '*.toml'
+
+# The differential target decodes the same steps as model_invariants: start it from what the
+# model target has already found (when it has run here before).
+if [ -d fuzz/corpus/model_invariants ]; then
+    mkdir -p fuzz/corpus/differential
+    cp -n fuzz/corpus/model_invariants/* fuzz/corpus/differential/ 2>/dev/null || true
+    echo "seeded differential from the model_invariants corpus"
+fi
