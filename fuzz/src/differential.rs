@@ -104,7 +104,7 @@ pub fn probes(op: &Op) -> Vec<Op> {
 pub fn check_differential(
     steps: &[Step],
     mut apply: impl FnMut(&Op) -> Ret,
-) -> Result<(), Divergence> {
+) -> Result<(), Box<Divergence>> {
     let mut replayer = Replayer::new();
     let mut script = Script::new();
     for (step_index, step) in steps.iter().enumerate() {
@@ -120,13 +120,13 @@ pub fn check_differential(
                 ret,
             };
             if let Verdict::Diverges { model, reason } = replayer.step(&trace_step) {
-                return Err(Divergence {
+                return Err(Box::new(Divergence {
                     step_index,
                     op: trace_step.op,
                     implementation: trace_step.ret,
                     model,
                     reason,
-                });
+                }));
             }
         }
     }

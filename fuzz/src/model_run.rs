@@ -55,7 +55,7 @@ impl std::fmt::Display for Failure {
 pub fn check_steps(
     steps: &[Step],
     mut apply: impl FnMut(&mut Model, &Op) -> Ret,
-) -> Result<(), Failure> {
+) -> Result<(), Box<Failure>> {
     let mut model = Model::new();
     let mut script = Script::new();
     for (step_index, step) in steps.iter().enumerate() {
@@ -63,12 +63,12 @@ pub fn check_steps(
         let before = model.clone();
         let ret = apply(&mut model, &op);
         if let Err(violation) = check_all(&before, &op, &ret, &model) {
-            return Err(Failure {
+            return Err(Box::new(Failure {
                 step_index,
                 op,
                 ret,
                 violation,
-            });
+            }));
         }
         script.observe(&op, &ret);
     }
