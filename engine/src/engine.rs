@@ -116,6 +116,10 @@ impl AppendBatch for ValueBatch<'_> {
             timestamp_ms: self.now_ms,
         }
     }
+
+    fn plain_values(&self) -> Option<(&[&[u8]], i64)> {
+        Some((self.values, self.now_ms))
+    }
 }
 
 fn id_is_legal(id: &str) -> bool {

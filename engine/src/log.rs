@@ -72,6 +72,11 @@ pub trait AppendBatch {
     }
     /// Record `index`, with its timestamp resolved.
     fn parts(&self, index: usize) -> RecordParts<'_>;
+    /// When every record is a keyless, headerless, non-null value stamped with one
+    /// timestamp: the values and that timestamp (the fan-out fast path).
+    fn plain_values(&self) -> Option<(&[&[u8]], i64)> {
+        None
+    }
 }
 
 /// One partition's log. See the module docs.
@@ -164,6 +169,22 @@ impl Log {
             let in_segment =
                 ((SEGMENT_RECORDS as usize - slot_first) as i64).min(base + count - offset);
             let records = index..index + in_segment as usize;
+            if let Some((values, timestamp_ms)) = batch.plain_values() {
+                let values = &values[records.clone()];
+                let inline_bytes: usize = values.iter().map(|v| v.len()).sum();
+                if values.iter().all(|v| v.len() <= INLINE_RECORD_BYTES_MAX) {
+                    if let Some(mut start) = segment.reserve_arena(inline_bytes) {
+                        for (slot, value) in (slot_first..).zip(values) {
+                            // SAFETY: as in the general loop below.
+                            unsafe { segment.write_plain_value(slot, start, timestamp_ms, value) };
+                            start += value.len() as u32;
+                        }
+                        offset += in_segment;
+                        index += in_segment as usize;
+                        continue;
+                    }
+                }
+            }
             let inline_bytes: usize = records
                 .clone()
                 .map(|i| batch.parts(i).encoded_len())
