@@ -435,12 +435,27 @@ impl History {
     /// The events of this history in time order (invokes before completions at equal
     /// times), as they would be written to a file.
     pub fn events(&self) -> Vec<Event> {
-        let mut events: Vec<(u64, u8, usize, Event)> = Vec::with_capacity(self.ops.len() * 2);
+        // Sort key: (time, rank, anchor op id, sub-order). At equal times invokes (rank 1) go
+        // before completions (rank 2): the checkers read equal times as concurrent, and an
+        // op's own completion must follow its invoke. One exception: when a process's next
+        // op is invoked at the very time its previous op completed, that completion must come
+        // first or the file would show the process invoking twice; it is anchored right
+        // before the next invoke (same rank and anchor, sub-order 0).
+        let mut completion_anchor: HashMap<usize, usize> = HashMap::new();
+        let mut last_op_of_process: HashMap<u64, usize> = HashMap::new();
+        for operation in &self.ops {
+            if let Some(&previous) = last_op_of_process.get(&operation.process) {
+                if self.ops[previous].complete_ns == Some(operation.invoke_ns) {
+                    completion_anchor.insert(previous, operation.id);
+                }
+            }
+            last_op_of_process.insert(operation.process, operation.id);
+        }
+        type EventKey = (u64, u8, usize, u8);
+        let mut events: Vec<(EventKey, Event)> = Vec::with_capacity(self.ops.len() * 2);
         for operation in &self.ops {
             events.push((
-                operation.invoke_ns,
-                0,
-                operation.id,
+                (operation.invoke_ns, 1, operation.id, 1),
                 Event {
                     process: operation.process,
                     kind: EventType::Invoke,
@@ -456,10 +471,12 @@ impl History {
                     Outcome::Fail(code) => (EventType::Fail, None, Some(code.name().to_string())),
                     Outcome::Info => (EventType::Info, None, None),
                 };
+                let key = match completion_anchor.get(&operation.id) {
+                    Some(&next) => (t, 1, next, 0),
+                    None => (t, 2, operation.id, 0),
+                };
                 events.push((
-                    t,
-                    1,
-                    operation.id,
+                    key,
                     Event {
                         process: operation.process,
                         kind,
@@ -471,10 +488,8 @@ impl History {
                 ));
             }
         }
-        // At equal times invokes go first: the checkers read equal times as concurrent, and
-        // an op's own completion must follow its invoke.
-        events.sort_by_key(|(t, order, id, _)| (*t, *order, *id));
-        events.into_iter().map(|(_, _, _, e)| e).collect()
+        events.sort_by_key(|(key, _)| *key);
+        events.into_iter().map(|(_, e)| e).collect()
     }
 
     /// Writes the history as JSON Lines.

@@ -4,6 +4,7 @@
 //! - [`target`]: the interface every implementation under check offers.
 //! - [`trace`]: the JSON Lines trace format (`docs/trace-format.md`): read, write, record.
 //! - [`replay`]: run a trace against the model, accepting the allowed alternatives.
+//! - [`soak`]: producers, groups and retention together for a while; every record accounted for.
 //! - [`cli`]: the `streamspec` command line, one file per command.
 //! - [`reference`]: the model as a target, and any target behind a mutex.
 //! - [`history`]: concurrent histories, their JSON Lines format and a recorder.
@@ -31,6 +32,7 @@ pub mod history;
 pub mod linearizability;
 pub mod reference;
 pub mod replay;
+pub mod soak;
 pub mod target;
 pub mod timeline;
 pub mod trace;

@@ -1,0 +1,47 @@
+//! Bugs the fuzz targets found, each kept under its own name (sled's `00_regression.rs`
+//! habit). Each test is the minimized input, written out, with the property that broke.
+
+use std::path::Path;
+
+use streamspec::history::History;
+
+#[test]
+fn history_writer_keeps_a_process_completion_before_its_next_invoke_at_equal_times() {
+    // Found by `history_parser` (crash-e0b1f8c9...): process 0's first op completes at
+    // t=1 and its next op is invoked at t=1. The writer put every invoke before every
+    // completion at equal times, so the written file showed process 0 invoking twice and the
+    // parser refused its own writer's output.
+    let text = [
+        r#"{"process":0,"type":"invoke","op":{"op":"tick","ms":1},"time_ns":0}"#,
+        r#"{"process":0,"type":"ok","result":{"reply":"ack"},"time_ns":1}"#,
+        r#"{"process":1,"type":"invoke","op":{"op":"tick","ms":2},"time_ns":1}"#,
+        r#"{"process":0,"type":"invoke","op":{"op":"tick","ms":3},"time_ns":1}"#,
+        r#"{"process":0,"type":"ok","result":{"reply":"ack"},"time_ns":1}"#,
+        r#"{"process":0,"type":"invoke","op":{"op":"tick","ms":4},"time_ns":1}"#,
+        r#"{"process":1,"type":"ok","result":{"reply":"ack"},"time_ns":2}"#,
+        r#"{"process":0,"type":"ok","result":{"reply":"ack"},"time_ns":2}"#,
+    ]
+    .join("\n");
+    let path = Path::new("regression.jsonl");
+    let history = History::parse(path, &text).expect("a valid history");
+    assert_eq!(history.ops.len(), 4);
+    let mut written = Vec::new();
+    history.write_jsonl(&mut written).unwrap();
+    let written = String::from_utf8(written).unwrap();
+    let again = History::parse(path, &written).unwrap_or_else(|e| panic!("{e}\n{written}"));
+    let strip = |h: &History| {
+        h.ops
+            .iter()
+            .map(|o| {
+                (
+                    o.process,
+                    o.op.clone(),
+                    o.outcome.clone(),
+                    o.invoke_ns,
+                    o.complete_ns,
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(strip(&again), strip(&history));
+}
