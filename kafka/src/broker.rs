@@ -411,9 +411,10 @@ impl KafkaBroker {
             .set("auto.offset.reset", "error")
             .set("enable.partition.eof", "true")
             .set("fetch.wait.max.ms", FETCH_POLL_MS.to_string());
-        if let Some(group) = group {
-            config.set("group.id", group);
-        }
+        // librdkafka's consumer wants a group id even in assign mode, where it joins nothing
+        // and commits nothing; a fixed one in this run's namespace keeps it out of the way.
+        let assign_group = self.config.names.group("streamspec-assign");
+        config.set("group.id", group.unwrap_or(&assign_group));
         config
             .create()
             .map_err(|e| AdapterError::client("Consumer", e.to_string()))
