@@ -267,7 +267,9 @@ impl KafkaBroker {
             Op::LeaveGroup { .. } => Err(group_unsupported("LeaveGroup")),
             Op::Heartbeat { .. } => Err(group_unsupported("Heartbeat")),
             Op::Poll { .. } => Err(group_unsupported("Fetch (group poll)")),
-            Op::Commit { member: Some(_), .. } => Err(group_unsupported("OffsetCommit (member)")),
+            Op::Commit {
+                member: Some(_), ..
+            } => Err(group_unsupported("OffsetCommit (member)")),
             Op::DescribeGroup { .. } => Err(group_unsupported("DescribeGroups")),
         }
     }
@@ -294,8 +296,11 @@ impl KafkaBroker {
             .set("max.message.bytes", &max_message_bytes)
             .set("message.timestamp.type", timestamp_type)
             .set("cleanup.policy", "delete");
-        let results = block_on(self.admin.create_topics([&new_topic], &self.admin_options()))
-            .map_err(|e| admin_error(API, &e))?;
+        let results = block_on(
+            self.admin
+                .create_topics([&new_topic], &self.admin_options()),
+        )
+        .map_err(|e| admin_error(API, &e))?;
         single_topic_result(API, results)
     }
 
@@ -545,7 +550,11 @@ impl KafkaBroker {
                     Ok(marks) => marks,
                     Err(code) => return Ok(Err(code)),
                 };
-                let offset = if spec == OffsetSpec::Earliest { low } else { high };
+                let offset = if spec == OffsetSpec::Earliest {
+                    low
+                } else {
+                    high
+                };
                 return Ok(Ok(Reply::ListedOffset {
                     offset: Some(offset),
                     timestamp_ms: None,
@@ -728,17 +737,18 @@ fn admin_error(api: &'static str, error: &KafkaError) -> AdapterError {
 }
 
 /// The one topic's result of a CreateTopics or DeleteTopics answer.
-fn single_topic_result(
-    api: &'static str,
-    results: Vec<rdkafka::admin::TopicResult>,
-) -> Outcome {
+fn single_topic_result(api: &'static str, results: Vec<rdkafka::admin::TopicResult>) -> Outcome {
     let [result] = <[_; 1]>::try_from(results)
         .map_err(|all| AdapterError::client(api, format!("{} results for one topic", all.len())))?;
     match result {
         Ok(_) => Ok(Ok(Reply::Ack)),
         Err((_, code)) => match crate::error::model_error(code) {
             Some(model) => Ok(Err(model)),
-            None => Err(crate::error::classify_unmapped(api, code, format!("{code:?}"))),
+            None => Err(crate::error::classify_unmapped(
+                api,
+                code,
+                format!("{code:?}"),
+            )),
         },
     }
 }

@@ -112,9 +112,20 @@ impl FinalLog {
     pub fn from_drain(drain: &[&Operation]) -> FinalLog {
         let mut log = FinalLog::default();
         for op in drain {
-            if let (Op::Fetch { topic, partition, .. }, Some(Ok(Reply::Fetched { records, high_watermark, log_start_offset }))) = (&op.op, &op.outcome) {
+            if let (
+                Op::Fetch {
+                    topic, partition, ..
+                },
+                Some(Ok(Reply::Fetched {
+                    records,
+                    high_watermark,
+                    log_start_offset,
+                })),
+            ) = (&op.op, &op.outcome)
+            {
                 let tp = TopicPartition::new(topic.clone(), *partition);
-                log.marks.insert(tp.clone(), (*log_start_offset, *high_watermark));
+                log.marks
+                    .insert(tp.clone(), (*log_start_offset, *high_watermark));
                 let stored = log.records.entry(tp).or_default();
                 for record in records {
                     stored.insert(record.offset, record.clone());
@@ -190,7 +201,20 @@ pub fn check(run: &Run) -> Report {
 
 fn check_produces(ops: &[Operation], log: &FinalLog, run: &Run, report: &mut Report) {
     for op in ops {
-        let (Op::Produce { topic, partition, records, .. }, Some(Ok(Reply::Produced { partition: landed, base_offset, .. }))) = (&op.op, &op.outcome) else {
+        let (
+            Op::Produce {
+                topic,
+                partition,
+                records,
+                ..
+            },
+            Some(Ok(Reply::Produced {
+                partition: landed,
+                base_offset,
+                ..
+            })),
+        ) = (&op.op, &op.outcome)
+        else {
             continue;
         };
         let tp = TopicPartition::new(topic.clone(), *landed);
@@ -264,7 +288,9 @@ fn check_log_values(ops: &[Operation], log: &FinalLog, report: &mut Report) {
                     evidence: vec![],
                 });
             }
-            if let Some((first_tp, first_offset)) = seen.insert(value.as_slice(), (tp.clone(), *offset)) {
+            if let Some((first_tp, first_offset)) =
+                seen.insert(value.as_slice(), (tp.clone(), *offset))
+            {
                 report.add(Divergence {
                     name: "duplicate",
                     explanation: format!(
@@ -287,13 +313,25 @@ fn check_fetches(ops: &[Operation], log: &FinalLog, report: &mut Report) {
     let mut floors: BTreeMap<TopicPartition, Vec<(u64, i64, usize)>> = BTreeMap::new();
     for (index, op) in ops.iter().enumerate() {
         match (&op.op, &op.outcome) {
-            (Op::Produce { topic, records, .. }, Some(Ok(Reply::Produced { partition, base_offset, .. }))) => {
+            (
+                Op::Produce { topic, records, .. },
+                Some(Ok(Reply::Produced {
+                    partition,
+                    base_offset,
+                    ..
+                })),
+            ) => {
                 floors
                     .entry(TopicPartition::new(topic.clone(), *partition))
                     .or_default()
                     .push((op.complete_ns, base_offset + records.len() as i64, index));
             }
-            (Op::Fetch { topic, partition, .. }, Some(Ok(Reply::Fetched { high_watermark, .. }))) => {
+            (
+                Op::Fetch {
+                    topic, partition, ..
+                },
+                Some(Ok(Reply::Fetched { high_watermark, .. })),
+            ) => {
                 floors
                     .entry(TopicPartition::new(topic.clone(), *partition))
                     .or_default()
@@ -303,7 +341,21 @@ fn check_fetches(ops: &[Operation], log: &FinalLog, report: &mut Report) {
         }
     }
     for op in ops {
-        let (Op::Fetch { topic, partition, offset, max_records, .. }, Some(Ok(Reply::Fetched { records, high_watermark, log_start_offset }))) = (&op.op, &op.outcome) else {
+        let (
+            Op::Fetch {
+                topic,
+                partition,
+                offset,
+                max_records,
+                ..
+            },
+            Some(Ok(Reply::Fetched {
+                records,
+                high_watermark,
+                log_start_offset,
+            })),
+        ) = (&op.op, &op.outcome)
+        else {
             continue;
         };
         let tp = TopicPartition::new(topic.clone(), *partition);
@@ -374,7 +426,9 @@ fn check_fetches(ops: &[Operation], log: &FinalLog, report: &mut Report) {
 fn check_errors(ops: &[Operation], run: &Run, report: &mut Report) {
     let topics = run.workload.topic_names();
     for op in ops {
-        let Some(Err(error)) = &op.outcome else { continue };
+        let Some(Err(error)) = &op.outcome else {
+            continue;
+        };
         let allowed = match &op.op {
             // Workload produces are single small records to existing partitions: the model
             // refuses none of them.
@@ -424,7 +478,11 @@ fn check_model_replay(drain: &[&Operation], log: &FinalLog, run: &Run, report: &
                 producer: None,
             };
             let ret = model.apply(&op);
-            let expected = Ok(Reply::Produced { partition: tp.partition, base_offset: *offset, log_append_time_ms: None });
+            let expected = Ok(Reply::Produced {
+                partition: tp.partition,
+                base_offset: *offset,
+                log_append_time_ms: None,
+            });
             if ret != expected {
                 report.add(Divergence {
                     name: "model-replay",
@@ -438,7 +496,8 @@ fn check_model_replay(drain: &[&Operation], log: &FinalLog, run: &Run, report: &
         }
     }
     for op in drain {
-        let (Op::Fetch { .. } | Op::ListOffsets { .. }, Some(Ok(reply))) = (&op.op, &op.outcome) else {
+        let (Op::Fetch { .. } | Op::ListOffsets { .. }, Some(Ok(reply))) = (&op.op, &op.outcome)
+        else {
             continue;
         };
         let ret = model.apply(&op.op);
@@ -493,7 +552,11 @@ fn check_groups(events: &[GroupEvent], drain: &[&Operation], log: &FinalLog, rep
                         }
                     }
                 }
-                GroupObservation::Record { partition, offset, value } => {
+                GroupObservation::Record {
+                    partition,
+                    offset,
+                    value,
+                } => {
                     if let Some(found) = log.value_at(partition, *offset) {
                         if found != value.as_deref().map(str::as_bytes) {
                             report.add(Divergence {
@@ -533,14 +596,27 @@ fn check_groups(events: &[GroupEvent], drain: &[&Operation], log: &FinalLog, rep
                     }
                     last_delivery.insert(key, *offset);
                 }
-                GroupObservation::Commit { partition, offset, invoke_ns, error: None } => {
-                    commits.entry(partition.clone()).or_default().push((*invoke_ns, event.time_ns, *offset));
+                GroupObservation::Commit {
+                    partition,
+                    offset,
+                    invoke_ns,
+                    error: None,
+                } => {
+                    commits.entry(partition.clone()).or_default().push((
+                        *invoke_ns,
+                        event.time_ns,
+                        *offset,
+                    ));
                 }
                 GroupObservation::Commit { .. } | GroupObservation::PollError(_) => {}
             }
         }
         for ((member, tp), from_ns) in open {
-            periods.entry(tp).or_default().push(Ownership { member, from_ns, until_ns: u64::MAX });
+            periods.entry(tp).or_default().push(Ownership {
+                member,
+                from_ns,
+                until_ns: u64::MAX,
+            });
         }
         for (tp, owners) in &periods {
             for (i, a) in owners.iter().enumerate() {
@@ -559,7 +635,15 @@ fn check_groups(events: &[GroupEvent], drain: &[&Operation], log: &FinalLog, rep
             }
         }
         for op in drain {
-            let (Op::Committed { group: read_group, topic, partition }, Some(Ok(Reply::CommittedOffset { offset, .. }))) = (&op.op, &op.outcome) else {
+            let (
+                Op::Committed {
+                    group: read_group,
+                    topic,
+                    partition,
+                },
+                Some(Ok(Reply::CommittedOffset { offset, .. })),
+            ) = (&op.op, &op.outcome)
+            else {
                 continue;
             };
             if read_group != group {

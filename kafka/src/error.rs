@@ -143,36 +143,81 @@ mod tests {
     #[test]
     fn wire_codes_map_to_the_model_names_of_the_same_number() {
         let pairs = [
-            (RDKafkaErrorCode::OffsetOutOfRange, ErrorCode::OffsetOutOfRange),
+            (
+                RDKafkaErrorCode::OffsetOutOfRange,
+                ErrorCode::OffsetOutOfRange,
+            ),
             (
                 RDKafkaErrorCode::UnknownTopicOrPartition,
                 ErrorCode::UnknownTopicOrPartition,
             ),
-            (RDKafkaErrorCode::MessageSizeTooLarge, ErrorCode::MessageTooLarge),
-            (RDKafkaErrorCode::MessageBatchTooLarge, ErrorCode::RecordListTooLarge),
-            (RDKafkaErrorCode::InvalidTopic, ErrorCode::InvalidTopicException),
-            (RDKafkaErrorCode::TopicAlreadyExists, ErrorCode::TopicAlreadyExists),
-            (RDKafkaErrorCode::InvalidPartitions, ErrorCode::InvalidPartitions),
+            (
+                RDKafkaErrorCode::MessageSizeTooLarge,
+                ErrorCode::MessageTooLarge,
+            ),
+            (
+                RDKafkaErrorCode::MessageBatchTooLarge,
+                ErrorCode::RecordListTooLarge,
+            ),
+            (
+                RDKafkaErrorCode::InvalidTopic,
+                ErrorCode::InvalidTopicException,
+            ),
+            (
+                RDKafkaErrorCode::TopicAlreadyExists,
+                ErrorCode::TopicAlreadyExists,
+            ),
+            (
+                RDKafkaErrorCode::InvalidPartitions,
+                ErrorCode::InvalidPartitions,
+            ),
             (RDKafkaErrorCode::InvalidConfig, ErrorCode::InvalidConfig),
             (RDKafkaErrorCode::InvalidGroupId, ErrorCode::InvalidGroupId),
-            (RDKafkaErrorCode::GroupMaxSizeReached, ErrorCode::GroupMaxSizeReached),
-            (RDKafkaErrorCode::UnknownProducerId, ErrorCode::UnknownProducerId),
-            (RDKafkaErrorCode::OffsetMetadataTooLarge, ErrorCode::OffsetMetadataTooLarge),
-            (RDKafkaErrorCode::IllegalGeneration, ErrorCode::IllegalGeneration),
+            (
+                RDKafkaErrorCode::GroupMaxSizeReached,
+                ErrorCode::GroupMaxSizeReached,
+            ),
+            (
+                RDKafkaErrorCode::UnknownProducerId,
+                ErrorCode::UnknownProducerId,
+            ),
+            (
+                RDKafkaErrorCode::OffsetMetadataTooLarge,
+                ErrorCode::OffsetMetadataTooLarge,
+            ),
+            (
+                RDKafkaErrorCode::IllegalGeneration,
+                ErrorCode::IllegalGeneration,
+            ),
             (
                 RDKafkaErrorCode::InconsistentGroupProtocol,
                 ErrorCode::InconsistentGroupProtocol,
             ),
-            (RDKafkaErrorCode::UnknownMemberId, ErrorCode::UnknownMemberId),
-            (RDKafkaErrorCode::InvalidSessionTimeout, ErrorCode::InvalidSessionTimeout),
-            (RDKafkaErrorCode::RebalanceInProgress, ErrorCode::RebalanceInProgress),
+            (
+                RDKafkaErrorCode::UnknownMemberId,
+                ErrorCode::UnknownMemberId,
+            ),
+            (
+                RDKafkaErrorCode::InvalidSessionTimeout,
+                ErrorCode::InvalidSessionTimeout,
+            ),
+            (
+                RDKafkaErrorCode::RebalanceInProgress,
+                ErrorCode::RebalanceInProgress,
+            ),
             (RDKafkaErrorCode::InvalidRequest, ErrorCode::InvalidRequest),
-            (RDKafkaErrorCode::PolicyViolation, ErrorCode::PolicyViolation),
+            (
+                RDKafkaErrorCode::PolicyViolation,
+                ErrorCode::PolicyViolation,
+            ),
             (
                 RDKafkaErrorCode::OutOfOrderSequenceNumber,
                 ErrorCode::OutOfOrderSequenceNumber,
             ),
-            (RDKafkaErrorCode::InvalidProducerEpoch, ErrorCode::InvalidProducerEpoch),
+            (
+                RDKafkaErrorCode::InvalidProducerEpoch,
+                ErrorCode::InvalidProducerEpoch,
+            ),
         ];
         for (rdkafka, model) in pairs {
             assert_eq!(model_error(rdkafka), Some(model), "{rdkafka:?}");
@@ -200,8 +245,10 @@ mod tests {
         assert!(matches!(timeout.kind, AdapterErrorKind::Timeout(_)));
         assert!(!timeout.certainly_not_applied());
         assert!(AdapterError::unsupported("JoinGroup", "why").certainly_not_applied());
-        assert!(AdapterError::unsupported("JoinGroup", "member id chosen by the broker")
-            .to_string()
-            .contains("JoinGroup: unsupported"));
+        assert!(
+            AdapterError::unsupported("JoinGroup", "member id chosen by the broker")
+                .to_string()
+                .contains("JoinGroup: unsupported")
+        );
     }
 }

@@ -200,7 +200,10 @@ fn commit(
             .add_partition_offset(&topic, partition, Offset::Offset(offset))
             .is_ok()
         {
-            committing.push((TopicPartition::new(names.model_topic(&topic), partition), offset));
+            committing.push((
+                TopicPartition::new(names.model_topic(&topic), partition),
+                offset,
+            ));
         }
     }
     if committing.is_empty() {

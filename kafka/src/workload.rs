@@ -155,7 +155,10 @@ pub fn run(broker: &Arc<KafkaBroker>, bootstrap: &str, workload: &Workload) -> R
             Ok(Ok(_)) => {}
             Ok(Err(code)) => {
                 setup_ok = false;
-                adapter_problems.push(format!("setup: create_topic {topic} refused: {}", code.name()));
+                adapter_problems.push(format!(
+                    "setup: create_topic {topic} refused: {}",
+                    code.name()
+                ));
             }
             Err(error) => {
                 setup_ok = false;

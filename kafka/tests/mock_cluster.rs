@@ -68,7 +68,10 @@ fn produce_fetch_and_list_offsets_round_trip() {
     assert_eq!(records.len(), 2);
     assert_eq!(records[1].offset, 1);
     assert_eq!(records[1].key, Some("k".into()));
-    assert_eq!(records[0].timestamp_ms, 0, "timestamps are on the model's clock");
+    assert_eq!(
+        records[0].timestamp_ms, 0,
+        "timestamps are on the model's clock"
+    );
     let latest = ok(
         &broker,
         Op::ListOffsets {
@@ -123,7 +126,11 @@ fn workload_runs_and_checks_clean_on_the_mock() {
     for divergence in &report.divergences {
         println!("{divergence:?}");
     }
-    assert!(run.adapter_problems.is_empty(), "{:?}", run.adapter_problems);
+    assert!(
+        run.adapter_problems.is_empty(),
+        "{:?}",
+        run.adapter_problems
+    );
     assert!(report.stats.get("produce ok").copied().unwrap_or(0) > 10);
     assert!(report.stats.get("fetch ok").copied().unwrap_or(0) > 10);
     assert!(run.group_events.iter().any(|e| matches!(
