@@ -1,6 +1,8 @@
 //! The `streamspec` command line: one file per command.
 //!
 //! - [`replay`]: `streamspec replay PATH...`, run traces against the model.
+//! - [`kafka`]: `streamspec kafka --bootstrap HOST:PORT`, check a live broker (needs the
+//!   `kafka` cargo feature; without it the command says so).
 //!
 //! Adding a command is one file here and one variant of [`Command`]. Every command writes its
 //! report to the writer it is given (so tests can read it) and returns an exit code:
@@ -11,6 +13,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod kafka;
 pub mod replay;
 
 /// Exit code: every check passed.
@@ -36,6 +39,9 @@ pub enum Command {
     /// Replay JSON Lines traces (files, or folders searched for *.jsonl) against the model and
     /// report the first divergence per file.
     Replay(replay::ReplayArgs),
+    /// Run a concurrent workload against a live Kafka-protocol broker, record its history,
+    /// and report every departure from the model (needs the `kafka` feature).
+    Kafka(kafka::KafkaArgs),
 }
 
 impl Command {
@@ -43,6 +49,7 @@ impl Command {
     pub fn run(&self, out: &mut dyn Write) -> u8 {
         match self {
             Command::Replay(args) => replay::run(args, out),
+            Command::Kafka(args) => kafka::run(args, out),
         }
     }
 }
