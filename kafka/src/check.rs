@@ -195,7 +195,7 @@ pub fn check(run: &Run) -> Report {
     check_fetches(&ops, &log, &mut report);
     check_errors(&ops, run, &mut report);
     check_model_replay(&drain, &log, run, &mut report);
-    check_groups(&run.group_events, &drain, &log, &mut report);
+    check_groups(&run.group_events, &log, &mut report);
     report
 }
 
@@ -519,7 +519,7 @@ struct Ownership {
     until_ns: u64,
 }
 
-fn check_groups(events: &[GroupEvent], drain: &[&Operation], log: &FinalLog, report: &mut Report) {
+fn check_groups(events: &[GroupEvent], log: &FinalLog, report: &mut Report) {
     let mut groups: BTreeMap<&str, Vec<&GroupEvent>> = BTreeMap::new();
     for event in events {
         groups.entry(event.group.as_str()).or_default().push(event);
@@ -608,7 +608,9 @@ fn check_groups(events: &[GroupEvent], drain: &[&Operation], log: &FinalLog, rep
                         *offset,
                     ));
                 }
-                GroupObservation::Commit { .. } | GroupObservation::PollError(_) => {}
+                GroupObservation::Commit { .. }
+                | GroupObservation::PollError(_)
+                | GroupObservation::CommittedRead { .. } => {}
             }
         }
         for ((member, tp), from_ns) in open {
@@ -634,31 +636,19 @@ fn check_groups(events: &[GroupEvent], drain: &[&Operation], log: &FinalLog, rep
                 }
             }
         }
-        for op in drain {
-            let (
-                Op::Committed {
-                    group: read_group,
-                    topic,
-                    partition,
-                },
-                Some(Ok(Reply::CommittedOffset { offset, .. })),
-            ) = (&op.op, &op.outcome)
-            else {
+        for event in &events {
+            let GroupObservation::CommittedRead { partition, offset } = &event.observation else {
                 continue;
             };
-            if read_group != group {
-                continue;
-            }
-            let tp = TopicPartition::new(topic.clone(), *partition);
-            let candidates = committed_candidates(commits.get(&tp), u64::MAX);
+            let candidates = committed_candidates(commits.get(partition), u64::MAX);
             let read = offset.unwrap_or(0);
             if !candidates.contains(&read) {
                 report.add(Divergence {
                     name: "commit-readback",
                     explanation: format!(
-                        "group {group}'s committed offset for {tp} reads {offset:?}; the acknowledged commits allow {candidates:?}"
+                        "group {group}'s committed offset for {partition} reads {offset:?}; the acknowledged commits allow {candidates:?}"
                     ),
-                    evidence: op.lines.clone(),
+                    evidence: vec![event.json_line()],
                 });
             }
         }

@@ -7,7 +7,8 @@
 //!    watermark they last saw, random `max_records`), and group members (librdkafka's own
 //!    group protocol; members join and leave at staggered times so the group rebalances).
 //! 3. **Drain** (one process, sequential): every partition read from its log start to its
-//!    high watermark, both watermarks listed, and every group's committed offsets read.
+//!    high watermark and both watermarks listed (in the history); every group's committed
+//!    offsets read back (beside it, as group observations).
 //!
 //! Everything the model's ops express is recorded in the history ([`Recorder::run`]);
 //! group members' observations go beside it ([`crate::history::GroupEvent`]).
@@ -17,12 +18,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
-use streamspec_model::{OffsetSpec, Op, Record, Reply, TopicConfig};
+use streamspec_model::{OffsetSpec, Op, Record, Reply, TopicConfig, TopicPartition};
 
 use crate::broker::KafkaBroker;
 use crate::error::AdapterError;
 use crate::group::{run_member, MemberPlan};
-use crate::history::{Event, GroupEvent, Recorder};
+use crate::history::{Event, GroupEvent, GroupObservation, Recorder};
 
 /// Most records one drain fetch asks for.
 const DRAIN_FETCH_RECORDS_MAX: u32 = 500;
@@ -406,13 +407,24 @@ fn drain(broker: &KafkaBroker, recorder: &Recorder, workload: &Workload) -> Vec<
             }
             for group in workload.group_names() {
                 let op = Op::Committed {
-                    group,
+                    group: group.clone(),
                     topic: topic.clone(),
                     partition,
                 };
-                if let Err(error) = recorder.run(process, &op, |op| broker.execute(op)) {
-                    process = recorder.fresh_process();
-                    problems.push(format!("drain: {error}"));
+                let tp = TopicPartition::new(topic.clone(), partition);
+                match broker.execute(&op) {
+                    Ok(Ok(Reply::CommittedOffset { offset, .. })) => recorder.push_group(
+                        &group,
+                        "drain",
+                        GroupObservation::CommittedRead {
+                            partition: tp,
+                            offset,
+                        },
+                    ),
+                    Ok(other) => {
+                        problems.push(format!("drain: committed {group} {tp} answered {other:?}"))
+                    }
+                    Err(error) => problems.push(format!("drain: {error}")),
                 }
             }
         }

@@ -191,22 +191,19 @@ fn recorded(plant: Plant) -> Run {
                 timestamp_ms: None,
             }))
         });
-        let committed = Op::Committed {
-            group: "g0".into(),
-            topic: t0(),
-            partition,
-        };
         let offset = match (partition, plant) {
             (0, Plant::CommitReadback) => Some(0),
             (0, _) => Some(1),
             _ => None,
         };
-        let _ = recorder.run(3, &committed, |_| {
-            Ok(Ok(Reply::CommittedOffset {
+        recorder.push_group(
+            "g0",
+            "drain",
+            GroupObservation::CommittedRead {
+                partition: tp(partition),
                 offset,
-                metadata: offset.map(|_| String::new()),
-            }))
-        });
+            },
+        );
     }
     let (events, group_events) = recorder.take();
     Run {

@@ -102,9 +102,21 @@ mod live {
 
     use super::KafkaArgs;
     use crate::cli::{EXIT_BAD_INPUT, EXIT_FAILED, EXIT_PASSED};
+    use crate::gate::{judge, Judgement};
+    use crate::history::History;
+    use crate::linearizability;
     use crate::replay::{Replayer, Verdict};
     use crate::target::{ConcurrentTarget, Target};
     use crate::trace::{op_json, ret_json, trace_files, Step, Trace};
+
+    /// Longest the linearizability check of one run may take, in seconds (per-partition
+    /// components of a 10 s run check in well under a second; this bounds a pathological
+    /// history, which then reads `unknown`).
+    const LINEARIZABILITY_SECONDS_MAX: u64 = 60;
+    /// Most history findings listed in the report; the rest are in the history for `verify`.
+    const FINDINGS_LISTED_MAX: usize = 20;
+    /// Most ops shown under one history finding.
+    const EVIDENCE_OPS_MAX: usize = 8;
 
     /// A live broker as a harness target.
     ///
@@ -237,27 +249,104 @@ mod live {
         let run = workload::run(&broker, &args.bootstrap, &workload);
         let report = check(&run);
         write_report(&mut text, &run.adapter_problems, &report);
-        let written = write_files(&args.out, &run, &text);
-        let _ = out.write_all(text.as_bytes());
-        match written {
-            Ok(()) => {
-                let _ = writeln!(
-                    out,
-                    "wrote {0}/history.jsonl, {0}/groups.jsonl, {0}/report.txt",
-                    args.out.display()
-                );
+        if let Err(error) = write_recordings(&args.out, &run) {
+            let _ = out.write_all(text.as_bytes());
+            let _ = writeln!(out, "error writing under {}: {error}", args.out.display());
+            return EXIT_BAD_INPUT;
+        }
+        // The gate's checkers read the history back as `streamspec verify` would: this also
+        // holds the recorder to the documented format.
+        let history_path = args.out.join("history.jsonl");
+        let judged = match History::read(&history_path) {
+            Ok(history) => {
+                let judgement = judge(&history, run.adapter_problems.is_empty(), &gate_options());
+                write_judgement(&mut text, &history, &judgement, &history_path);
+                Some(judgement.passed())
             }
             Err(error) => {
-                let _ = writeln!(out, "error writing under {}: {error}", args.out.display());
-                return EXIT_BAD_INPUT;
+                let _ = writeln!(
+                    text,
+                    "error the recorded history does not read back: {error}"
+                );
+                None
             }
+        };
+        let model_clean = report.is_clean() && judged == Some(true);
+        if model_clean && run.adapter_problems.is_empty() {
+            let _ = writeln!(text, "ok    the broker did only what the model allows");
+        } else if model_clean {
+            let _ = writeln!(
+                text,
+                "incomplete  no divergence found, but the adapter problems above kept part of the run from being checked"
+            );
+        } else {
+            let total: usize = report.counts.values().sum();
+            let _ = writeln!(
+                text,
+                "FAIL  the broker departs from the model ({total} divergences in the run's checks{})",
+                if judged == Some(false) { ", and the history checks failed" } else { "" }
+            );
         }
-        if !report.is_clean() {
+        let _ = out.write_all(text.as_bytes());
+        if let Err(error) = std::fs::write(args.out.join("report.txt"), &text) {
+            let _ = writeln!(out, "error writing under {}: {error}", args.out.display());
+            return EXIT_BAD_INPUT;
+        }
+        let _ = writeln!(
+            out,
+            "wrote {0}/history.jsonl, {0}/groups.jsonl, {0}/report.txt",
+            args.out.display()
+        );
+        if !model_clean {
             EXIT_FAILED
         } else if !run.adapter_problems.is_empty() {
             EXIT_BAD_INPUT
         } else {
             EXIT_PASSED
+        }
+    }
+
+    /// The gate's verdicts on the history, in the words `streamspec verify` uses.
+    fn write_judgement(text: &mut String, history: &History, judgement: &Judgement, path: &Path) {
+        let l = &judgement.linearizability;
+        let verdict = match &l.verdict {
+            linearizability::Verdict::Linearizable => "ok".to_string(),
+            linearizability::Verdict::Unknown(why) => format!("unknown, {why}"),
+            linearizability::Verdict::Illegal(illegal) => {
+                format!("ILLEGAL in {}", illegal.component)
+            }
+        };
+        let _ = writeln!(
+            text,
+            "history {}: {} ops; linearizability against the model: {verdict} ({} components, {} setup ops, {} ms); anomalies: {}",
+            path.display(),
+            history.ops.len(),
+            l.components,
+            l.setup_ops,
+            l.elapsed.as_millis(),
+            if judgement.anomalies.is_clean() { "none" } else { "found" }
+        );
+        for finding in judgement.findings().iter().take(FINDINGS_LISTED_MAX) {
+            let _ = writeln!(text, "DIVERGES {}: {}", finding.check, finding.summary);
+            for id in finding.ops.iter().take(EVIDENCE_OPS_MAX) {
+                if let Some(op) = history.ops.get(*id) {
+                    let _ = writeln!(
+                        text,
+                        "      #{id} process {} {} -> {:?}",
+                        op.process,
+                        op_json(&op.op),
+                        op.outcome
+                    );
+                }
+            }
+        }
+    }
+
+    /// Bounds for the linearizability check of a broker history.
+    fn gate_options() -> linearizability::Options {
+        linearizability::Options {
+            time_limit: std::time::Duration::from_secs(LINEARIZABILITY_SECONDS_MAX),
+            ..linearizability::Options::default()
         }
     }
 
@@ -280,20 +369,9 @@ mod live {
                 }
             }
         }
-        if report.is_clean() && problems.is_empty() {
-            let _ = writeln!(text, "ok    the broker did only what the model allows");
-        } else if report.is_clean() {
-            let _ = writeln!(
-                text,
-                "incomplete  no divergence found, but the adapter problems above kept part of the run from being checked"
-            );
-        } else {
-            let total: usize = report.counts.values().sum();
-            let _ = writeln!(text, "FAIL  {total} departures from the model");
-        }
     }
 
-    fn write_files(dir: &Path, run: &workload::Run, report: &str) -> std::io::Result<()> {
+    fn write_recordings(dir: &Path, run: &workload::Run) -> std::io::Result<()> {
         std::fs::create_dir_all(dir)?;
         let mut history =
             std::io::BufWriter::new(std::fs::File::create(dir.join("history.jsonl"))?);
@@ -301,8 +379,7 @@ mod live {
         history.flush()?;
         let mut groups = std::io::BufWriter::new(std::fs::File::create(dir.join("groups.jsonl"))?);
         write_group_events(&mut groups, &run.group_events)?;
-        groups.flush()?;
-        std::fs::write(dir.join("report.txt"), report)
+        groups.flush()
     }
 
     /// Ops that change no state: skipping them cannot make a later answer differ.
