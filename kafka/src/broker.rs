@@ -136,7 +136,10 @@ impl KafkaBroker {
             .set("retries", "0")
             .set("enable.idempotence", "false")
             .set("max.in.flight.requests.per.connection", "1")
-            .set("linger.ms", "0")
+            // A batch's records, queued together, leave as one record batch (see `produce`).
+            .set("linger.ms", "5")
+            .set("batch.num.messages", "1000000")
+            .set("batch.size", "2000000000")
             // Kafka's default partitioner (murmur2 of the key), as the model specifies;
             // librdkafka's own default is CRC32.
             .set("partitioner", "murmur2_random")
@@ -334,51 +337,80 @@ impl KafkaBroker {
             // Kafka has no empty produce request; the model's check is the client's.
             return Ok(Err(ErrorCode::InvalidRequest));
         };
-        // The first record goes where the caller (or the partitioner) says; the rest of the
-        // batch follows it, because the model places a batch as a whole.
-        let (partition, base_offset) = match self.send(&name, partition, first)? {
-            Ok(delivered) => delivered,
-            Err(code) => return Ok(Err(code)),
+        // The model appends a batch atomically. librdkafka has no batch call, but records
+        // queued together for one partition within `linger.ms` go out as one record batch, which
+        // Kafka appends (and size-checks) as a whole: so all records are queued before any
+        // delivery is awaited. Only when the partitioner chooses does the first record go
+        // alone, to learn the partition the rest must follow.
+        let mut deliveries = Vec::with_capacity(records.len());
+        let rest = match partition {
+            Some(_) => records,
+            None => {
+                deliveries.push(self.enqueue(&name, None, first)?);
+                &records[1..]
+            }
         };
-        for (index, record) in records.iter().enumerate().skip(1) {
-            match self.send(&name, Some(partition), record)? {
-                Ok((_, offset)) if offset == base_offset + index as i64 => {}
-                Ok((_, offset)) => {
+        let mut landed = partition;
+        if partition.is_none() {
+            match await_delivery(deliveries.pop().expect("the first delivery was queued"))? {
+                Ok((first_partition, offset)) => {
+                    landed = Some(first_partition);
+                    deliveries.push(Delivered::Done(Ok((first_partition, offset))));
+                }
+                Err(code) => return Ok(Err(code)),
+            }
+        }
+        let landed = landed.expect("a partition is known by now");
+        for record in rest {
+            deliveries.push(self.enqueue(&name, Some(landed), record)?);
+        }
+        let mut base_offset = None;
+        let mut refused = None;
+        for (index, delivery) in deliveries.into_iter().enumerate() {
+            match (await_delivery(delivery)?, base_offset) {
+                (Ok((_, offset)), None) if refused.is_none() => base_offset = Some(offset),
+                (Ok((_, offset)), Some(base)) if offset == base + index as i64 => {}
+                (Ok((_, offset)), _) => {
                     return Err(AdapterError::client(
                         API,
                         format!(
-                            "batch split: record {index} landed at offset {offset}, not {} \
-                             (librdkafka sent the batch as several requests)",
-                            base_offset + index as i64
+                            "batch split: record {index} landed at offset {offset} after \
+                             {base_offset:?} / {refused:?} (librdkafka sent the batch as several requests)"
                         ),
                     ))
                 }
-                Err(code) => {
+                (Err(code), None) if index == 0 => refused = Some(code),
+                (Err(code), _) if refused == Some(code) => {}
+                (Err(code), _) => {
                     return Err(AdapterError::client(
                         API,
                         format!(
-                            "batch split: records 0..{index} were appended from offset \
-                             {base_offset}, then record {index} was refused with {}",
-                            code.name()
+                            "batch split: record {index} was refused with {} while the \
+                             records before it were {}",
+                            code.name(),
+                            if refused.is_some() { "refused otherwise" } else { "appended" }
                         ),
                     ))
                 }
             }
         }
+        if let Some(code) = refused {
+            return Ok(Err(code));
+        }
         Ok(Ok(Reply::Produced {
-            partition,
-            base_offset,
+            partition: landed,
+            base_offset: base_offset.expect("a batch has a first record"),
             log_append_time_ms: None,
         }))
     }
 
-    /// Send one record and wait for its delivery: `(partition, offset)` or the broker's error.
-    fn send(
+    /// Queue one record for sending; its delivery is awaited with [`await_delivery`].
+    fn enqueue(
         &self,
         topic: &str,
         partition: Option<i32>,
         record: &Record,
-    ) -> Result<Result<(i32, i64), ErrorCode>, AdapterError> {
+    ) -> Result<Delivered, AdapterError> {
         const API: &str = "Produce";
         let mut future_record: FutureRecord<'_, [u8], [u8]> =
             FutureRecord::to(topic).timestamp(self.broker_timestamp(record.timestamp_ms));
@@ -395,14 +427,9 @@ impl KafkaBroker {
             }
             future_record.headers = Some(headers);
         }
-        let delivery = match self.producer.send_result(future_record) {
-            Ok(delivery) => delivery,
-            Err((error, _)) => return classify(API, &error).map(Err),
-        };
-        match block_on(delivery) {
-            Err(_) => Err(AdapterError::client(API, "the delivery report was dropped")),
-            Ok(Ok(delivered)) => Ok(Ok((delivered.partition, delivered.offset))),
-            Ok(Err((error, _))) => classify(API, &error).map(Err),
+        match self.producer.send_result(future_record) {
+            Ok(delivery) => Ok(Delivered::Pending(delivery)),
+            Err((error, _)) => Ok(Delivered::Done(classify(API, &error).map(Err)?)),
         }
     }
 
@@ -715,6 +742,25 @@ impl KafkaBroker {
                 metadata: None,
             },
         }))
+    }
+}
+
+/// A queued record's delivery: still to come, or already known (refused before sending).
+enum Delivered {
+    Pending(rdkafka::producer::DeliveryFuture),
+    Done(Result<(i32, i64), ErrorCode>),
+}
+
+/// Wait for a delivery: `(partition, offset)` or the broker's refusal.
+fn await_delivery(delivery: Delivered) -> Result<Result<(i32, i64), ErrorCode>, AdapterError> {
+    const API: &str = "Produce";
+    match delivery {
+        Delivered::Done(result) => Ok(result),
+        Delivered::Pending(future) => match block_on(future) {
+            Err(_) => Err(AdapterError::client(API, "the delivery report was dropped")),
+            Ok(Ok(delivered)) => Ok(Ok((delivered.partition, delivered.offset))),
+            Ok(Err((error, _))) => classify(API, &error).map(Err),
+        },
     }
 }
 

@@ -487,15 +487,29 @@ mod live {
         for line in &trace.lines {
             let op = &line.step.op;
             match broker.execute(op) {
-                Err(error) => {
-                    // The model follows the trace's own answer, so the later lines are judged
-                    // in the state the trace implies.
+                Err(error) if error.certainly_not_applied() => {
+                    // The adapter cannot express this op; the model follows the trace's own
+                    // answer, so the later lines are judged in the state the trace implies.
                     skipped.push((line.line_number, op.name()));
                     let entry = skipped_by_api
                         .entry(error.api)
                         .or_insert_with(|| (0, error.to_string()));
                     entry.0 += 1;
                     let _ = replayer.step(&line.step);
+                }
+                Err(error) => {
+                    // The op was sent and no model answer came back: the broker failed it in
+                    // a way the model has no name for, or did not answer in time.
+                    writeln!(
+                        out,
+                        "FAIL  {path}:{}: {} got no model answer from the broker",
+                        line.line_number,
+                        op.name()
+                    )?;
+                    writeln!(out, "      op:     {}", op_json(op))?;
+                    writeln!(out, "      broker: {error}")?;
+                    writeln!(out, "      trace:  {}", ret_json(&line.step.ret))?;
+                    return Ok(TraceOutcome::Diverged);
                 }
                 Ok(ret) => {
                     answered += 1;
