@@ -62,6 +62,13 @@ pub const OP_TIMEOUT_MS_DEFAULT: u64 = 10_000;
 /// watermarks taken first say how many records to expect, so this only bounds a stall.
 const FETCH_POLL_MS: u64 = 100;
 
+/// How long a fetch waits with nothing new (no record, no error, no end of partition) before
+/// it takes the records read so far as the broker's answer: twenty of librdkafka's fetch
+/// rounds (`fetch.wait.max.ms` is [`FETCH_POLL_MS`]) on a broker that answers each with
+/// neither the records below its own high watermark nor an error. Long enough for a loaded
+/// local broker; a stall shows up as a fetch with fewer records than the model's.
+const FETCH_STALL_MS: u64 = 2_000;
+
 /// The answer to one op: the broker's (a reply or a model error), or why there is none.
 pub type Outcome = Result<streamspec_model::Ret, AdapterError>;
 
@@ -497,6 +504,7 @@ impl KafkaBroker {
         let mut records = Vec::new();
         let mut size_bytes = 0u64;
         let deadline = Instant::now() + self.timeout();
+        let mut last_progress = Instant::now();
         let mut next = offset;
         // Outside the log the adapter does not decide: it waits for the broker's answer (an
         // error, or an end of partition) even though no record is expected.
@@ -511,8 +519,14 @@ impl KafkaBroker {
                 ));
             }
             let Some(polled) = consumer.poll(Duration::from_millis(FETCH_POLL_MS)) else {
+                // librdkafka fetches again every `fetch.wait.max.ms`; a broker that keeps
+                // answering without the records (or the error) expected has answered.
+                if last_progress.elapsed() > Duration::from_millis(FETCH_STALL_MS) {
+                    break 'read;
+                }
                 continue;
             };
+            last_progress = Instant::now();
             awaiting_answer = false;
             let message = match polled {
                 Ok(message) => message,
