@@ -56,8 +56,24 @@ echo "==> building streamspec with the kafka feature"
 cargo build --release -p streamspec --features kafka
 STREAMSPEC=target/release/streamspec
 
-# A free port: bind port 0, read what the kernel chose, release it.
-PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
+# Whether something accepts connections on 127.0.0.1:$1 (bash's /dev/tcp, no other tool).
+listening() {
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# A free port: a random one in the dynamic range that nothing listens on (bounded tries).
+PORT=""
+for _ in $(seq 1 50); do
+    candidate=$((20000 + RANDOM % 40000))
+    if ! listening "$candidate"; then
+        PORT=$candidate
+        break
+    fi
+done
+if [ -z "$PORT" ]; then
+    echo "no free port found"
+    exit 1
+fi
 mkdir -p "$OUT_DIR"
 BROKER_LOG="$OUT_DIR/tansu.log"
 
@@ -76,7 +92,7 @@ trap stop_broker EXIT
 
 echo "==> waiting for tansu (pid $TANSU_PID) on 127.0.0.1:$PORT"
 for _ in $(seq 1 "$STARTUP_WAIT_S"); do
-    if python3 -c "import socket; socket.create_connection(('127.0.0.1', $PORT), 1).close()" 2>/dev/null; then
+    if listening "$PORT"; then
         break
     fi
     if ! kill -0 "$TANSU_PID" 2>/dev/null; then
@@ -86,7 +102,11 @@ for _ in $(seq 1 "$STARTUP_WAIT_S"); do
     fi
     sleep 1
 done
-python3 -c "import socket; socket.create_connection(('127.0.0.1', $PORT), 1).close()"
+if ! listening "$PORT"; then
+    echo "tansu did not listen on 127.0.0.1:$PORT within ${STARTUP_WAIT_S}s; its log:"
+    cat "$BROKER_LOG"
+    exit 1
+fi
 
 status=0
 echo "==> conformance replay against kafka://127.0.0.1:$PORT"
