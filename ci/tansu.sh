@@ -24,6 +24,8 @@ TANSU_VERSION="${TANSU_VERSION:-0.6.0}"
 TANSU_FEATURES="${TANSU_FEATURES:-dynostore}"
 OUT_DIR="${OUT_DIR:-target/tansu-check}"
 SECONDS_WORKLOAD="${SECONDS_WORKLOAD:-10}"
+# Which traces to replay against the broker (a folder or files).
+TRACES="${TRACES:-traces/conformance}"
 STARTUP_WAIT_S="${STARTUP_WAIT_S:-30}"
 
 # The first tansu of the pinned version found, or nothing.
@@ -52,9 +54,15 @@ if ! TANSU="$(find_tansu)"; then
 fi
 echo "==> tansu: $TANSU ($("$TANSU" --version))"
 
-echo "==> building streamspec with the kafka feature"
-cargo build --release -p streamspec --features kafka
-STREAMSPEC=target/release/streamspec
+# PROFILE=dev reuses a debug build (quicker to build on busy cores; the broker is the slow part).
+PROFILE="${PROFILE:-release}"
+echo "==> building streamspec with the kafka feature (profile $PROFILE)"
+cargo build --profile "$PROFILE" -p streamspec --features kafka
+if [ "$PROFILE" = "dev" ]; then
+    STREAMSPEC=target/debug/streamspec
+else
+    STREAMSPEC="target/$PROFILE/streamspec"
+fi
 
 # Whether something accepts connections on 127.0.0.1:$1 (bash's /dev/tcp, no other tool).
 listening() {
@@ -110,7 +118,7 @@ fi
 
 status=0
 echo "==> conformance replay against kafka://127.0.0.1:$PORT"
-"$STREAMSPEC" replay --target "kafka://127.0.0.1:$PORT" traces/conformance \
+"$STREAMSPEC" replay --target "kafka://127.0.0.1:$PORT" $TRACES \
     | tee "$OUT_DIR/replay.txt" || status=$?
 echo "<== replay exit $status"
 
