@@ -555,6 +555,52 @@ impl KafkaBroker {
         }))
     }
 
+    /// Every record of a partition from `offset`, read until the broker signals the end of
+    /// the partition (librdkafka's end-of-partition event, which follows the high watermark of
+    /// the Fetch responses themselves) or stops giving records. Not a model op: the workload's
+    /// drain uses it to learn the final log without relying on ListOffsets.
+    pub fn read_to_end(
+        &self,
+        topic: &str,
+        partition: i32,
+        offset: i64,
+    ) -> Result<Vec<StoredRecord>, AdapterError> {
+        const API: &str = "Fetch";
+        let name = self.config.names.topic(topic);
+        let consumer = self.consumer(None)?;
+        let mut assignment = TopicPartitionList::new();
+        assignment
+            .add_partition_offset(&name, partition, Offset::Offset(offset))
+            .map_err(|e| AdapterError::client(API, e.to_string()))?;
+        consumer
+            .assign(&assignment)
+            .map_err(|e| AdapterError::client(API, e.to_string()))?;
+        let mut records: Vec<StoredRecord> = Vec::new();
+        let mut last_progress = Instant::now();
+        loop {
+            if last_progress.elapsed() > Duration::from_millis(FETCH_STALL_MS) {
+                return Ok(records);
+            }
+            let Some(polled) = consumer.poll(Duration::from_millis(FETCH_POLL_MS)) else {
+                continue;
+            };
+            last_progress = Instant::now();
+            match polled {
+                Ok(message) => records.push(self.stored_record(&message)),
+                Err(KafkaError::PartitionEOF(_)) => return Ok(records),
+                Err(error) => {
+                    return Err(match classify(API, &error) {
+                        Ok(code) => AdapterError::client(
+                            API,
+                            format!("reading {name}-{partition} to its end: {}", code.name()),
+                        ),
+                        Err(adapter) => adapter,
+                    })
+                }
+            }
+        }
+    }
+
     /// A fetched message as the model's stored record, on the model's clock.
     fn stored_record<M: Message>(&self, message: &M) -> StoredRecord {
         let headers = message

@@ -108,6 +108,22 @@ pub struct FinalLog {
 }
 
 impl FinalLog {
+    /// Built from the final reads (each partition read to its end-of-partition) where the
+    /// run has them, else from the drain's fetches; the marks are the drain fetches'.
+    pub fn from_run(run: &Run, drain: &[&Operation]) -> FinalLog {
+        let mut log = FinalLog::from_drain(drain);
+        for (tp, records) in &run.final_reads {
+            let stored = log.records.entry(tp.clone()).or_default();
+            for record in records {
+                stored
+                    .entry(record.offset)
+                    .or_insert_with(|| record.clone());
+            }
+            log.marks.entry(tp.clone()).or_insert((0, 0));
+        }
+        log
+    }
+
     /// Built from the drain's fetches (which read every partition from 0 to its end).
     pub fn from_drain(drain: &[&Operation]) -> FinalLog {
         let mut log = FinalLog::default();
@@ -189,7 +205,7 @@ pub fn check(run: &Run) -> Report {
         .iter()
         .filter(|op| op.invoke_ns >= run.drain_started_ns)
         .collect();
-    let log = FinalLog::from_drain(&drain);
+    let log = FinalLog::from_run(run, &drain);
     check_produces(&ops, &log, run, &mut report);
     check_log_values(&ops, &log, &mut report);
     check_fetches(&ops, &log, &mut report);

@@ -114,6 +114,9 @@ pub struct Run {
     pub adapter_problems: Vec<String>,
     /// When the drain started (ns on the history's clock); every later op is the drain's.
     pub drain_started_ns: u64,
+    /// Each partition's records as the drain read them to the end of the partition (Fetch
+    /// until end-of-partition, independent of ListOffsets), in delivery order.
+    pub final_reads: Vec<(TopicPartition, Vec<streamspec_model::StoredRecord>)>,
 }
 
 /// A tiny deterministic generator (xorshift64*), so a workload needs no dependency and a
@@ -176,6 +179,7 @@ pub fn run(broker: &Arc<KafkaBroker>, bootstrap: &str, workload: &Workload) -> R
             group_events,
             adapter_problems,
             drain_started_ns: u64::MAX,
+            final_reads: Vec::new(),
         };
     }
 
@@ -236,6 +240,17 @@ pub fn run(broker: &Arc<KafkaBroker>, bootstrap: &str, workload: &Workload) -> R
     // 3. Drain.
     let drain_started_ns = recorder.now_ns();
     adapter_problems.extend(drain(broker, &recorder, workload));
+    let mut final_reads = Vec::new();
+    for topic in workload.topic_names() {
+        for partition in 0..workload.partitions {
+            match broker.read_to_end(&topic, partition, 0) {
+                Ok(records) => {
+                    final_reads.push((TopicPartition::new(topic.clone(), partition), records))
+                }
+                Err(error) => adapter_problems.push(format!("final read: {error}")),
+            }
+        }
+    }
     let (events, group_events) = recorder.take();
     Run {
         workload: workload.clone(),
@@ -243,6 +258,7 @@ pub fn run(broker: &Arc<KafkaBroker>, bootstrap: &str, workload: &Workload) -> R
         group_events,
         adapter_problems,
         drain_started_ns,
+        final_reads,
     }
 }
 

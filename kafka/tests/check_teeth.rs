@@ -211,6 +211,7 @@ fn recorded(plant: Plant) -> Run {
         events,
         group_events,
         adapter_problems: vec![],
+        final_reads: vec![],
         drain_started_ns,
     }
 }
