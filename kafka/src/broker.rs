@@ -203,6 +203,13 @@ impl KafkaBroker {
                 records,
                 producer,
             } => {
+                if partition.is_some_and(|p| p < 0) {
+                    return Err(AdapterError::unsupported(
+                        "Produce",
+                        "librdkafka reads a negative partition as \"let the partitioner choose\" \
+                         (RD_KAFKA_PARTITION_UA), so it cannot send one",
+                    ));
+                }
                 if producer.is_some() {
                     return Err(AdapterError::unsupported(
                         "Produce",
@@ -442,6 +449,13 @@ impl KafkaBroker {
 
     /// A consumer for assign-mode reads and offset commits; `group` is the broker's group id.
     fn consumer(&self, group: Option<&str>) -> Result<BaseConsumer, AdapterError> {
+        if group.is_some_and(str::is_empty) {
+            return Err(AdapterError::unsupported(
+                "Consumer",
+                "librdkafka refuses to create a consumer with an empty group.id, so it cannot \
+                 send a request for the empty group",
+            ));
+        }
         let mut config = client_config(&self.config.bootstrap, self.config.op_timeout_ms);
         config
             .set("enable.auto.commit", "false")
