@@ -33,8 +33,8 @@
 //! The converted history is meant for the anomaly checks (lost writes, duplicates, skipped or
 //! repeated polls, ...). It has no `create_topic` or `join_group`, so the linearizability check
 //! against the full model does not apply to it. [`read_history`] gives it as a
-//! [`History`](crate::history::History), ready for `anomaly::check`; `streamspec verify` can
-//! call it for `.edn` files (the one line of wiring is the CLI owner's).
+//! [`History`](crate::history::History), ready for `anomaly::check`; `streamspec verify` does
+//! so for `.edn` files and reports linearizability as not checked.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;

@@ -13,8 +13,10 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod check;
 pub mod kafka;
 pub mod replay;
+pub mod verify;
 
 /// Exit code: every check passed.
 pub const EXIT_PASSED: u8 = 0;
@@ -39,6 +41,10 @@ pub enum Command {
     /// Replay JSON Lines traces (files, or folders searched for *.jsonl) against the model and
     /// report the first divergence per file.
     Replay(replay::ReplayArgs),
+    /// Run every check against the built-in implementation within a time budget.
+    Check(check::CheckArgs),
+    /// Check a recorded history for linearizability and anomalies.
+    Verify(verify::VerifyArgs),
     /// Run a concurrent workload against a live Kafka-protocol broker, record its history,
     /// and report every departure from the model (needs the `kafka` feature).
     Kafka(kafka::KafkaArgs),
@@ -49,6 +55,8 @@ impl Command {
     pub fn run(&self, out: &mut dyn Write) -> u8 {
         match self {
             Command::Replay(args) => replay::run(args, out),
+            Command::Check(args) => check::run(args, out),
+            Command::Verify(args) => verify::run(args, out),
             Command::Kafka(args) => kafka::run(args, out),
         }
     }

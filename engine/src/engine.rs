@@ -1,0 +1,1239 @@
+//! The engine: every op of docs/model.md over the concurrent mechanisms of this crate.
+//!
+//! Which ops take the control mutex and which are lock-free:
+//! - lock-free (never wait on another thread, bar the in-order publish of `log.rs` and the
+//!   per-producer claim of `producer.rs`): produce, fetch, list_offsets, commit (except the one
+//!   that creates a group), committed, heartbeat, poll, describe_group, delete_records.
+//! - under the control mutex (rare, serialised among themselves, never blocking the above):
+//!   create_topic, delete_topic, join_group, leave_group, tick (session expiry),
+//!   enforce_retention, init_producer_id, and creating a group on a first simple commit.
+//!
+//! The control mutex publishes new topic and group tables and new group views; readers load
+//! them through epoch-protected pointers.
+
+use std::time::Duration;
+
+use crossbeam_epoch::{Atomic, Guard, Owned};
+use streamspec_model::config::{
+    BATCH_RECORDS_MAX, FETCH_RECORDS_MAX, GROUPS_COUNT_MAX, GROUP_MEMBERS_MAX, ID_LENGTH_MAX,
+    MAX_MESSAGE_BYTES_LIMIT, OFFSET_METADATA_BYTES_MAX, PARTITIONS_PER_TOPIC_MAX,
+    SESSION_TIMEOUT_MS_MAX, SESSION_TIMEOUT_MS_MIN, SUBSCRIBED_TOPICS_MAX, TICK_MS_MAX,
+    TOPICS_COUNT_MAX,
+};
+use streamspec_model::{
+    Assignor, ErrorCode, MemberDescription, OffsetReset, OffsetSpec, Op, PartitionLogStart,
+    PolledRecord, ProducerBatch, Record, Reply, Ret, RetentionPolicy, StoredRecord, TimestampType,
+    TopicConfig,
+};
+
+use crate::group::{Group, GroupTable, GroupView, Member};
+use crate::log::{AppendBatch, AppendError, Log, OffsetOutOfRange};
+use crate::offsets::Committed;
+use crate::partitioner::kafka_partition;
+use crate::producer::{BatchRecord, ProducerRegistry, SequenceVerdict};
+use crate::retention::eligible_log_start;
+use crate::segment::{record_parts, RecordParts};
+use crate::sync::{lock, Arc, AtomicI64, Mutex, Ordering};
+use crate::topic::{topic_name_is_legal, Partition, Topic, TopicTable};
+
+/// The logical clock, shared with partition handles.
+#[derive(Debug, Default)]
+pub struct Clock {
+    now_ms: AtomicI64,
+}
+
+impl Clock {
+    /// The current logical time.
+    #[inline]
+    pub fn now_ms(&self) -> i64 {
+        self.now_ms.load(Ordering::Acquire)
+    }
+}
+
+/// The concurrent engine. `Send + Sync`; share it by reference or `Arc`.
+pub struct Engine {
+    topics: Atomic<TopicTable>,
+    groups: Atomic<GroupTable>,
+    /// Serialises the rare ops that change membership or the tables (see the module docs).
+    control: Mutex<()>,
+    producers: ProducerRegistry,
+    clock: Arc<Clock>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("now_ms", &self.clock.now_ms())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Engine {
+    fn default() -> Engine {
+        Engine::new()
+    }
+}
+
+/// A model batch with its timestamps resolved.
+struct ModelBatch<'a> {
+    records: &'a [Record],
+    now_ms: i64,
+    log_append_time: bool,
+}
+
+impl AppendBatch for ModelBatch<'_> {
+    fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    fn parts(&self, index: usize) -> RecordParts<'_> {
+        let record = &self.records[index];
+        let timestamp_ms = if self.log_append_time {
+            self.now_ms
+        } else {
+            record.timestamp_ms.unwrap_or(self.now_ms)
+        };
+        record_parts(record, timestamp_ms)
+    }
+}
+
+/// Plain values (keyless, headerless), all stamped with one time: the benchmark fast path.
+struct ValueBatch<'a> {
+    values: &'a [&'a [u8]],
+    now_ms: i64,
+}
+
+impl AppendBatch for ValueBatch<'_> {
+    fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    fn parts(&self, index: usize) -> RecordParts<'_> {
+        RecordParts {
+            key: None,
+            value: Some(self.values[index]),
+            headers: &[],
+            timestamp_ms: self.now_ms,
+        }
+    }
+
+    fn plain_values(&self) -> Option<(&[&[u8]], i64)> {
+        Some((self.values, self.now_ms))
+    }
+}
+
+fn id_is_legal(id: &str) -> bool {
+    !id.is_empty() && id.len() <= ID_LENGTH_MAX
+}
+
+fn append_error(error: AppendError) -> ErrorCode {
+    match error {
+        AppendError::LogFull => ErrorCode::PolicyViolation,
+    }
+}
+
+/// The checks produce makes on a batch's records (steps 2, 4 and 5).
+fn check_records(records: &[Record], config: &TopicConfig) -> Result<(), ErrorCode> {
+    if records.is_empty() {
+        return Err(ErrorCode::InvalidRequest);
+    }
+    if records.len() > BATCH_RECORDS_MAX {
+        return Err(ErrorCode::RecordListTooLarge);
+    }
+    Ok(()).and_then(|()| check_timestamps_and_size(records, config))
+}
+
+fn check_timestamps_and_size(records: &[Record], config: &TopicConfig) -> Result<(), ErrorCode> {
+    if records
+        .iter()
+        .any(|r| r.timestamp_ms.is_some_and(|t| t < 0))
+    {
+        return Err(ErrorCode::InvalidRequest);
+    }
+    let batch_bytes: u64 = records.iter().map(Record::size_bytes).sum();
+    if batch_bytes > config.max_message_bytes {
+        return Err(ErrorCode::MessageTooLarge);
+    }
+    Ok(())
+}
+
+impl Engine {
+    /// An empty engine at logical time 0.
+    pub fn new() -> Engine {
+        Engine {
+            topics: Atomic::new(TopicTable::default()),
+            groups: Atomic::new(GroupTable::default()),
+            control: Mutex::new(()),
+            producers: ProducerRegistry::new(),
+            clock: Arc::new(Clock::default()),
+        }
+    }
+
+    /// The logical clock.
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    fn topic_table<'g>(&self, guard: &'g Guard) -> &'g TopicTable {
+        // SAFETY: never null; replaced tables are retired through the collector.
+        unsafe { self.topics.load(Ordering::Acquire, guard).deref() }
+    }
+
+    fn group_table<'g>(&self, guard: &'g Guard) -> &'g GroupTable {
+        // SAFETY: never null; replaced tables are retired through the collector.
+        unsafe { self.groups.load(Ordering::Acquire, guard).deref() }
+    }
+
+    fn partition<'g>(
+        &self,
+        topic: &str,
+        partition: i32,
+        guard: &'g Guard,
+    ) -> Result<(&'g Arc<Topic>, &'g Partition), ErrorCode> {
+        let topic = self
+            .topic_table(guard)
+            .topics
+            .get(topic)
+            .ok_or(ErrorCode::UnknownTopicOrPartition)?;
+        let partition = topic
+            .partition(partition)
+            .ok_or(ErrorCode::UnknownTopicOrPartition)?;
+        Ok((topic, partition))
+    }
+
+    /// Execute one op. Safe to call from any number of threads at once.
+    pub fn apply(&self, op: &Op) -> Ret {
+        match op {
+            Op::CreateTopic {
+                topic,
+                partitions,
+                config,
+            } => self.create_topic(topic, *partitions, config),
+            Op::DeleteTopic { topic } => self.delete_topic(topic),
+            Op::Produce {
+                topic,
+                partition,
+                records,
+                producer,
+            } => self.produce(topic, *partition, records, producer.as_ref()),
+            Op::InitProducerId { transactional_id } => {
+                if transactional_id.as_deref().is_some_and(|t| !id_is_legal(t)) {
+                    return Err(ErrorCode::InvalidRequest);
+                }
+                let (producer_id, producer_epoch) =
+                    self.producers.init(transactional_id.as_deref())?;
+                Ok(Reply::ProducerId {
+                    producer_id,
+                    producer_epoch,
+                })
+            }
+            Op::Fetch {
+                topic,
+                partition,
+                offset,
+                max_records,
+                max_bytes,
+            } => self.fetch(topic, *partition, *offset, *max_records, *max_bytes),
+            Op::ListOffsets {
+                topic,
+                partition,
+                spec,
+            } => self.list_offsets(topic, *partition, *spec),
+            Op::EnforceRetention => self.enforce_retention(),
+            Op::DeleteRecords {
+                topic,
+                partition,
+                offset,
+            } => self.delete_records(topic, *partition, *offset),
+            Op::Tick { ms } => self.tick(*ms),
+            Op::JoinGroup {
+                group,
+                member,
+                topics,
+                assignor,
+                session_timeout_ms,
+                auto_offset_reset,
+            } => self.join_group(
+                group,
+                member,
+                topics,
+                *assignor,
+                *session_timeout_ms,
+                *auto_offset_reset,
+            ),
+            Op::LeaveGroup { group, member } => self.leave_group(group, member),
+            Op::Heartbeat {
+                group,
+                member,
+                generation,
+            } => self.heartbeat(group, member, *generation),
+            Op::Commit {
+                group,
+                member,
+                generation,
+                topic,
+                partition,
+                offset,
+                metadata,
+            } => self.commit(
+                group,
+                member.as_deref(),
+                *generation,
+                topic,
+                *partition,
+                *offset,
+                metadata,
+            ),
+            Op::Committed {
+                group,
+                topic,
+                partition,
+            } => self.committed(group, topic, *partition),
+            Op::Poll {
+                group,
+                member,
+                generation,
+                max_records,
+            } => self.poll(group, member, *generation, *max_records),
+            Op::DescribeGroup { group } => self.describe_group(group),
+        }
+    }
+
+    // ----- topics -------------------------------------------------------------------------
+
+    fn create_topic(&self, name: &str, partitions: i32, config: &TopicConfig) -> Ret {
+        let _control = lock(&self.control);
+        let guard = crossbeam_epoch::pin();
+        let table = self.topic_table(&guard);
+        if !topic_name_is_legal(name) {
+            return Err(ErrorCode::InvalidTopicException);
+        }
+        if table.topics.contains_key(name) {
+            return Err(ErrorCode::TopicAlreadyExists);
+        }
+        if !(1..=PARTITIONS_PER_TOPIC_MAX).contains(&partitions) {
+            return Err(ErrorCode::InvalidPartitions);
+        }
+        if config.retention_ms < -1
+            || config.retention_bytes < -1
+            || !(1..=MAX_MESSAGE_BYTES_LIMIT).contains(&config.max_message_bytes)
+        {
+            return Err(ErrorCode::InvalidConfig);
+        }
+        if table.topics.len() >= TOPICS_COUNT_MAX {
+            return Err(ErrorCode::PolicyViolation);
+        }
+        let mut next = table.clone();
+        next.topics.insert(
+            name.to_owned(),
+            Arc::new(Topic::new(name, partitions as usize, config.clone())),
+        );
+        self.publish_topics(next, &guard);
+        self.rebalance_subscribers(name, &guard);
+        Ok(Reply::Ack)
+    }
+
+    fn delete_topic(&self, name: &str) -> Ret {
+        let _control = lock(&self.control);
+        let guard = crossbeam_epoch::pin();
+        let mut next = self.topic_table(&guard).clone();
+        let removed = next
+            .topics
+            .remove(name)
+            .ok_or(ErrorCode::UnknownTopicOrPartition)?;
+        removed.deleted.store(true, Ordering::Release);
+        self.publish_topics(next, &guard);
+        self.rebalance_subscribers(name, &guard);
+        Ok(Reply::Ack)
+    }
+
+    /// Swap in a new topic table. Call under the control mutex.
+    fn publish_topics(&self, next: TopicTable, guard: &Guard) {
+        let old = self.topics.swap(Owned::new(next), Ordering::AcqRel, guard);
+        // SAFETY: swapped out under the control mutex, once; readers are pinned.
+        unsafe { guard.defer_destroy(old) };
+    }
+
+    /// Start a new generation in every group with a member subscribed to `topic`. Call under
+    /// the control mutex.
+    fn rebalance_subscribers(&self, topic: &str, guard: &Guard) {
+        for group in self.group_table(guard).groups.values() {
+            let view = group.view(guard);
+            if view.members.iter().any(|m| m.subscribes(topic)) {
+                self.new_generation(group, view.members.clone(), guard);
+            }
+        }
+    }
+
+    /// Publish generation + 1 of `group` with `members`, assigned by the group's assignor.
+    /// Call under the control mutex.
+    fn new_generation(&self, group: &Group, members: Vec<Arc<Member>>, guard: &Guard) {
+        let generation = group.view(guard).generation + 1;
+        let assignor = group.assignor();
+        let next = GroupView::build(generation, assignor, members, self.topic_table(guard));
+        group.publish(next, guard);
+    }
+
+    // ----- produce ------------------------------------------------------------------------
+
+    fn produce(
+        &self,
+        topic_name: &str,
+        partition: Option<i32>,
+        records: &[Record],
+        producer: Option<&ProducerBatch>,
+    ) -> Ret {
+        let guard = crossbeam_epoch::pin();
+        let topic = self
+            .topic_table(&guard)
+            .topics
+            .get(topic_name)
+            .ok_or(ErrorCode::UnknownTopicOrPartition)?;
+        if records.is_empty() {
+            return Err(ErrorCode::InvalidRequest);
+        }
+        if records.len() > BATCH_RECORDS_MAX {
+            return Err(ErrorCode::RecordListTooLarge);
+        }
+        let partitions = topic.partition_count();
+        let keyless = partition.is_none() && records[0].key.is_none();
+        let index = match partition {
+            Some(p) if (0..partitions).contains(&p) => p,
+            Some(_) => return Err(ErrorCode::UnknownTopicOrPartition),
+            None => match &records[0].key {
+                Some(key) => kafka_partition(key.as_slice(), partitions),
+                None => (topic.keyless_next.load(Ordering::Relaxed) % partitions as u64) as i32,
+            },
+        };
+        check_timestamps_and_size(records, &topic.config)?;
+        let (reply, appended) = self.append_checked(topic, index, records, producer, &guard)?;
+        if keyless && appended {
+            // The round-robin counter advances only when a batch it placed is appended.
+            topic.keyless_next.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(reply)
+    }
+
+    /// Steps 6 and 7 of produce, the earlier checks done. Returns the reply and whether the
+    /// batch was appended (`false` for a duplicate).
+    fn append_checked(
+        &self,
+        topic: &Topic,
+        index: i32,
+        records: &[Record],
+        producer: Option<&ProducerBatch>,
+        guard: &Guard,
+    ) -> Result<(Reply, bool), ErrorCode> {
+        let partition = &topic.partitions[index as usize];
+        let log_append_time = topic.config.timestamp_type == TimestampType::LogAppendTime;
+        let reply = |base_offset: i64, append_time_ms: i64| Reply::Produced {
+            partition: index,
+            base_offset,
+            log_append_time_ms: log_append_time.then_some(append_time_ms),
+        };
+        let Some(batch) = producer else {
+            let now_ms = self.clock.now_ms();
+            let base_offset = partition
+                .log
+                .append(&ModelBatch {
+                    records,
+                    now_ms,
+                    log_append_time,
+                })
+                .map_err(append_error)?;
+            return Ok((reply(base_offset, now_ms), true));
+        };
+        let count = records.len() as i64;
+        if batch.base_sequence < 0
+            || i64::from(batch.base_sequence) + count - 1 > i64::from(i32::MAX)
+        {
+            return Err(ErrorCode::InvalidRequest);
+        }
+        self.producers
+            .check(batch.producer_id, batch.producer_epoch)?;
+        let claimed = partition.producers.claim(batch.producer_id, guard);
+        match claimed.check_sequence(batch.producer_epoch, batch.base_sequence, count as i32)? {
+            SequenceVerdict::Duplicate(original) => {
+                Ok((reply(original.base_offset, original.append_time_ms), false))
+            }
+            SequenceVerdict::Append => {
+                let now_ms = self.clock.now_ms();
+                let base_offset = partition
+                    .log
+                    .append(&ModelBatch {
+                        records,
+                        now_ms,
+                        log_append_time,
+                    })
+                    .map_err(append_error)?;
+                claimed.record(BatchRecord {
+                    epoch: batch.producer_epoch,
+                    sequence_first: batch.base_sequence,
+                    sequence_last: batch.base_sequence + (count as i32 - 1),
+                    base_offset,
+                    append_time_ms: now_ms,
+                });
+                Ok((reply(base_offset, now_ms), true))
+            }
+        }
+    }
+
+    // ----- fetch and offsets --------------------------------------------------------------
+
+    fn fetch(
+        &self,
+        topic: &str,
+        partition: i32,
+        offset: i64,
+        max_records: u32,
+        max_bytes: u64,
+    ) -> Ret {
+        let guard = crossbeam_epoch::pin();
+        let (_, partition) = self.partition(topic, partition, &guard)?;
+        if !(1..=FETCH_RECORDS_MAX).contains(&max_records) {
+            return Err(ErrorCode::InvalidRequest);
+        }
+        loop {
+            let mut records = Vec::new();
+            let mut bytes: u64 = 0;
+            let summary = partition
+                .log
+                .read_views(offset, max_records as usize, &guard, |offset, view| {
+                    bytes += view.size_bytes();
+                    if !records.is_empty() && bytes > max_bytes {
+                        return false;
+                    }
+                    records.push(view.to_stored(offset));
+                    true
+                })
+                .map_err(|OffsetOutOfRange| ErrorCode::OffsetOutOfRange)?;
+            if summary.cut_short {
+                // Retention removed part of the range mid-read: read again (it now refuses
+                // the offset, or reads what remains).
+                continue;
+            }
+            return Ok(Reply::Fetched {
+                records,
+                high_watermark: summary.high_watermark,
+                log_start_offset: summary.log_start_offset,
+            });
+        }
+    }
+
+    /// Wait until `topic`/`partition` has a record at or after `offset` (or `timeout`
+    /// passes), then fetch as [`Op::Fetch`] does. Wakes within microseconds of the append.
+    pub fn fetch_wait(
+        &self,
+        topic: &str,
+        partition: i32,
+        offset: i64,
+        max_records: u32,
+        timeout: Duration,
+    ) -> Ret {
+        // Hold the topic by `Arc`, not by a pin: a pinned thread must not sleep (it would
+        // hold back reclamation for every other thread).
+        let topic_ref = {
+            let guard = crossbeam_epoch::pin();
+            self.partition(topic, partition, &guard)?.0.clone()
+        };
+        topic_ref.partitions[partition as usize]
+            .log
+            .wait_for(offset, Some(timeout));
+        self.fetch(topic, partition, offset, max_records, u64::MAX)
+    }
+
+    fn list_offsets(&self, topic: &str, partition: i32, spec: OffsetSpec) -> Ret {
+        let guard = crossbeam_epoch::pin();
+        let (_, partition) = self.partition(topic, partition, &guard)?;
+        let log = &partition.log;
+        let listed = |offset: Option<i64>, timestamp_ms: Option<i64>| Reply::ListedOffset {
+            offset,
+            timestamp_ms,
+        };
+        match spec {
+            OffsetSpec::Earliest => Ok(listed(Some(log.log_start_offset()), None)),
+            OffsetSpec::Latest => Ok(listed(Some(log.high_watermark()), None)),
+            OffsetSpec::Timestamp { timestamp_ms } => {
+                if timestamp_ms < 0 {
+                    return Err(ErrorCode::InvalidRequest);
+                }
+                let mut found = None;
+                scan_timestamps(log, &guard, |offset, ts| {
+                    if ts >= timestamp_ms {
+                        found = Some((offset, ts));
+                        false
+                    } else {
+                        true
+                    }
+                });
+                Ok(listed(found.map(|f| f.0), found.map(|f| f.1)))
+            }
+            OffsetSpec::MaxTimestamp => {
+                let mut best: Option<(i64, i64)> = None;
+                scan_timestamps(log, &guard, |offset, ts| {
+                    if best.is_none_or(|(_, best_ts)| ts > best_ts) {
+                        best = Some((offset, ts));
+                    }
+                    true
+                });
+                Ok(listed(best.map(|b| b.0), best.map(|b| b.1)))
+            }
+        }
+    }
+
+    fn delete_records(&self, topic: &str, partition: i32, offset: i64) -> Ret {
+        let guard = crossbeam_epoch::pin();
+        let (_, partition) = self.partition(topic, partition, &guard)?;
+        let log = &partition.log;
+        let high_watermark = log.high_watermark();
+        let target = if offset == -1 { high_watermark } else { offset };
+        if offset < -1 || target > high_watermark {
+            return Err(ErrorCode::OffsetOutOfRange);
+        }
+        let low_watermark = log.advance_log_start(target);
+        Ok(Reply::LowWatermark { low_watermark })
+    }
+
+    fn enforce_retention(&self) -> Ret {
+        let _control = lock(&self.control);
+        let guard = crossbeam_epoch::pin();
+        let now_ms = self.clock.now_ms();
+        let groups = self.group_table(&guard);
+        let mut advanced = Vec::new();
+        for (name, topic) in &self.topic_table(&guard).topics {
+            // Groups subscribed to the topic: a current member subscribes, or a commit exists
+            // for one of its partitions.
+            let subscribed: Vec<&Arc<Group>> =
+                if topic.config.retention_policy == RetentionPolicy::Consumed {
+                    groups
+                        .groups
+                        .values()
+                        .filter(|g| {
+                            g.view(&guard).members.iter().any(|m| m.subscribes(name))
+                                || topic
+                                    .partitions
+                                    .iter()
+                                    .any(|p| p.commits.has(g.index, &guard))
+                        })
+                        .collect()
+                } else {
+                    Vec::new()
+                };
+            for (index, partition) in topic.partitions.iter().enumerate() {
+                let consumed_min = subscribed
+                    .iter()
+                    .map(|g| {
+                        partition
+                            .commits
+                            .get(g.index, &guard)
+                            .map_or(0, |c| c.offset)
+                    })
+                    .min();
+                let old = partition.log.log_start_offset();
+                let eligible =
+                    eligible_log_start(&partition.log, &topic.config, now_ms, consumed_min, &guard);
+                if eligible > old {
+                    let now = partition.log.advance_log_start(eligible);
+                    advanced.push(PartitionLogStart {
+                        topic: name.clone(),
+                        partition: index as i32,
+                        log_start_offset: now,
+                    });
+                }
+            }
+        }
+        Ok(Reply::Retained { advanced })
+    }
+
+    // ----- clock and groups ---------------------------------------------------------------
+
+    fn tick(&self, ms: u64) -> Ret {
+        if ms > TICK_MS_MAX {
+            return Err(ErrorCode::InvalidRequest);
+        }
+        let _control = lock(&self.control);
+        let guard = crossbeam_epoch::pin();
+        let now_ms = self
+            .clock
+            .now_ms
+            .load(Ordering::Relaxed)
+            .checked_add(ms as i64)
+            .ok_or(ErrorCode::InvalidRequest)?;
+        self.clock.now_ms.store(now_ms, Ordering::Release);
+        for group in self.group_table(&guard).groups.values() {
+            let view = group.view(&guard);
+            let alive: Vec<Arc<Member>> = view
+                .members
+                .iter()
+                .filter(|m| {
+                    now_ms - m.last_seen_ms.load(Ordering::Acquire)
+                        <= m.session_timeout_ms.load(Ordering::Relaxed)
+                })
+                .cloned()
+                .collect();
+            if alive.len() != view.members.len() {
+                self.new_generation(group, alive, &guard);
+            }
+        }
+        Ok(Reply::Ack)
+    }
+
+    fn group<'g>(&self, name: &str, guard: &'g Guard) -> Option<&'g Arc<Group>> {
+        self.group_table(guard).groups.get(name)
+    }
+
+    /// Create group `name` (which must not exist). Call under the control mutex.
+    fn create_group(&self, name: &str, guard: &Guard) -> Result<Arc<Group>, ErrorCode> {
+        let table = self.group_table(guard);
+        if table.groups.len() >= GROUPS_COUNT_MAX {
+            return Err(ErrorCode::PolicyViolation);
+        }
+        let group = Arc::new(Group::new(name, table.groups.len()));
+        let mut next = table.clone();
+        next.groups.insert(name.to_owned(), group.clone());
+        let old = self.groups.swap(Owned::new(next), Ordering::AcqRel, guard);
+        // SAFETY: swapped out under the control mutex, once; readers are pinned.
+        unsafe { guard.defer_destroy(old) };
+        Ok(group)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn join_group(
+        &self,
+        group_name: &str,
+        member_id: &str,
+        topics: &[String],
+        assignor: Assignor,
+        session_timeout_ms: i64,
+        reset: OffsetReset,
+    ) -> Ret {
+        if !id_is_legal(group_name) {
+            return Err(ErrorCode::InvalidGroupId);
+        }
+        if !id_is_legal(member_id) {
+            return Err(ErrorCode::InvalidRequest);
+        }
+        if !(SESSION_TIMEOUT_MS_MIN..=SESSION_TIMEOUT_MS_MAX).contains(&session_timeout_ms) {
+            return Err(ErrorCode::InvalidSessionTimeout);
+        }
+        if topics.is_empty() || topics.len() > SUBSCRIBED_TOPICS_MAX {
+            return Err(ErrorCode::InvalidRequest);
+        }
+        if topics.iter().any(|t| !topic_name_is_legal(t)) {
+            return Err(ErrorCode::InvalidTopicException);
+        }
+        let _control = lock(&self.control);
+        let guard = crossbeam_epoch::pin();
+        let now_ms = self.clock.now_ms();
+        let existing = self.group(group_name, &guard).cloned();
+        if existing.is_none() && self.group_table(&guard).groups.len() >= GROUPS_COUNT_MAX {
+            return Err(ErrorCode::PolicyViolation);
+        }
+        let (view, known) = match &existing {
+            Some(group) => {
+                let view = group.view(&guard);
+                (Some(view), view.member_index(member_id))
+            }
+            None => (None, None),
+        };
+        let others = view.map_or(0, |v| v.members.len() - usize::from(known.is_some()));
+        if let Some(view) = view {
+            if others > 0 && existing.as_ref().is_some_and(|g| g.assignor() != assignor) {
+                return Err(ErrorCode::InconsistentGroupProtocol);
+            }
+            if known.is_none() && view.members.len() >= GROUP_MEMBERS_MAX {
+                return Err(ErrorCode::GroupMaxSizeReached);
+            }
+        }
+        let mut subscription = topics.to_vec();
+        subscription.sort();
+        subscription.dedup();
+        let group = match existing {
+            Some(group) => group,
+            None => self.create_group(group_name, &guard)?,
+        };
+        // The group's assignor becomes the joiner's (the same as the others', checked above;
+        // the only member may switch, which alone starts no generation).
+        group.set_assignor(assignor);
+        let view = group.view(&guard);
+        let unchanged = known.filter(|&i| view.members[i].topics == subscription);
+        if let Some(index) = unchanged {
+            let member = &view.members[index];
+            member
+                .session_timeout_ms
+                .store(session_timeout_ms, Ordering::Relaxed);
+            member
+                .reset_code
+                .store(crate::group::reset_code(reset), Ordering::Relaxed);
+            member.last_seen_ms.store(now_ms, Ordering::Release);
+            return Ok(Reply::Joined {
+                generation: view.generation,
+                assignment: view.assignment_of(index),
+            });
+        }
+        let mut members: Vec<Arc<Member>> = view
+            .members
+            .iter()
+            .filter(|m| m.id != member_id)
+            .cloned()
+            .collect();
+        members.push(Arc::new(Member::new(
+            member_id,
+            subscription,
+            session_timeout_ms,
+            reset,
+            now_ms,
+        )));
+        members.sort_by(|a, b| a.id.cmp(&b.id));
+        self.new_generation(&group, members, &guard);
+        let view = group.view(&guard);
+        let index = view
+            .member_index(member_id)
+            .expect("the joiner is a member");
+        Ok(Reply::Joined {
+            generation: view.generation,
+            assignment: view.assignment_of(index),
+        })
+    }
+
+    fn leave_group(&self, group_name: &str, member_id: &str) -> Ret {
+        if !id_is_legal(group_name) {
+            return Err(ErrorCode::InvalidGroupId);
+        }
+        let _control = lock(&self.control);
+        let guard = crossbeam_epoch::pin();
+        let group = self
+            .group(group_name, &guard)
+            .ok_or(ErrorCode::UnknownMemberId)?;
+        let view = group.view(&guard);
+        view.member_index(member_id)
+            .ok_or(ErrorCode::UnknownMemberId)?;
+        let members = view
+            .members
+            .iter()
+            .filter(|m| m.id != member_id)
+            .cloned()
+            .collect();
+        self.new_generation(group, members, &guard);
+        Ok(Reply::Ack)
+    }
+
+    fn heartbeat(&self, group_name: &str, member_id: &str, generation: i32) -> Ret {
+        if !id_is_legal(group_name) {
+            return Err(ErrorCode::InvalidGroupId);
+        }
+        let guard = crossbeam_epoch::pin();
+        let group = self
+            .group(group_name, &guard)
+            .ok_or(ErrorCode::UnknownMemberId)?;
+        let view = group.view(&guard);
+        let index = view
+            .member_index(member_id)
+            .ok_or(ErrorCode::UnknownMemberId)?;
+        view.check_generation(generation)?;
+        view.members[index]
+            .last_seen_ms
+            .store(self.clock.now_ms(), Ordering::Release);
+        Ok(Reply::Ack)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn commit(
+        &self,
+        group_name: &str,
+        member_id: Option<&str>,
+        generation: i32,
+        topic: &str,
+        partition: i32,
+        offset: i64,
+        metadata: &str,
+    ) -> Ret {
+        if !id_is_legal(group_name) {
+            return Err(ErrorCode::InvalidGroupId);
+        }
+        let guard = crossbeam_epoch::pin();
+        // Checks 3..5, made after the membership checks of whichever view admits the commit.
+        let check_rest = || -> Result<&Partition, ErrorCode> {
+            let (_, partition) = self.partition(topic, partition, &guard)?;
+            if metadata.len() > OFFSET_METADATA_BYTES_MAX {
+                return Err(ErrorCode::OffsetMetadataTooLarge);
+            }
+            if offset < 0 {
+                return Err(ErrorCode::InvalidRequest);
+            }
+            Ok(partition)
+        };
+        let group = match (self.group(group_name, &guard), member_id) {
+            (Some(group), _) => group.clone(),
+            (None, Some(_)) => return Err(ErrorCode::UnknownMemberId),
+            (None, None) => {
+                if generation != -1 {
+                    return Err(ErrorCode::IllegalGeneration);
+                }
+                if self.group_table(&guard).groups.len() >= GROUPS_COUNT_MAX {
+                    return Err(ErrorCode::PolicyViolation);
+                }
+                check_rest()?;
+                // A first simple commit creates the group: the one commit that takes the
+                // control mutex.
+                let _control = lock(&self.control);
+                match self.group(group_name, &guard) {
+                    Some(group) => group.clone(),
+                    None => self.create_group(group_name, &guard)?,
+                }
+            }
+        };
+        let (admission, (partition, member)) = group.admit(&guard, |view| {
+            let member = match member_id {
+                None => {
+                    if generation != -1 {
+                        return Err(ErrorCode::IllegalGeneration);
+                    }
+                    if !view.members.is_empty() {
+                        return Err(ErrorCode::UnknownMemberId);
+                    }
+                    None
+                }
+                Some(id) => {
+                    let index = view.member_index(id).ok_or(ErrorCode::UnknownMemberId)?;
+                    if generation != view.generation {
+                        return Err(ErrorCode::IllegalGeneration);
+                    }
+                    Some(&view.members[index])
+                }
+            };
+            Ok((check_rest()?, member))
+        })?;
+        partition.commits.set(
+            group.index,
+            Committed {
+                offset,
+                metadata: metadata.to_owned(),
+            },
+            &guard,
+        );
+        if let Some(member) = member {
+            member
+                .last_seen_ms
+                .store(self.clock.now_ms(), Ordering::Release);
+        }
+        drop(admission);
+        Ok(Reply::Ack)
+    }
+
+    fn committed(&self, group_name: &str, topic: &str, partition: i32) -> Ret {
+        if !id_is_legal(group_name) {
+            return Err(ErrorCode::InvalidGroupId);
+        }
+        let guard = crossbeam_epoch::pin();
+        let (_, partition) = self.partition(topic, partition, &guard)?;
+        let committed = self
+            .group(group_name, &guard)
+            .and_then(|g| partition.commits.get(g.index, &guard));
+        Ok(Reply::CommittedOffset {
+            offset: committed.map(|c| c.offset),
+            metadata: committed.map(|c| c.metadata.clone()),
+        })
+    }
+
+    fn poll(&self, group_name: &str, member_id: &str, generation: i32, max_records: u32) -> Ret {
+        if !id_is_legal(group_name) {
+            return Err(ErrorCode::InvalidGroupId);
+        }
+        if !(1..=FETCH_RECORDS_MAX).contains(&max_records) {
+            return Err(ErrorCode::InvalidRequest);
+        }
+        let guard = crossbeam_epoch::pin();
+        let group = self
+            .group(group_name, &guard)
+            .ok_or(ErrorCode::UnknownMemberId)?;
+        let view = group.view(&guard);
+        let index = view
+            .member_index(member_id)
+            .ok_or(ErrorCode::UnknownMemberId)?;
+        view.check_generation(generation)?;
+        let member = &view.members[index];
+        let reset = member.reset();
+        let assigned = &view.assignments[index];
+
+        // Step 4: every position first, so a `no_offset_for_partition` changes nothing.
+        let resolve = |assigned: &crate::group::AssignedPartition| -> Result<i64, ErrorCode> {
+            let partition = &assigned.topic.partitions[assigned.partition as usize];
+            let (log_start, high_watermark) = partition.log.bounds();
+            let stored = assigned.position.load(Ordering::Acquire);
+            let position = if stored >= 0 {
+                Some(stored)
+            } else {
+                partition.commits.get(group.index, &guard).map(|c| c.offset)
+            };
+            match position {
+                Some(p) if (log_start..=high_watermark).contains(&p) => Ok(p),
+                _ => match reset {
+                    OffsetReset::Earliest => Ok(log_start),
+                    OffsetReset::Latest => Ok(high_watermark),
+                    OffsetReset::None => Err(ErrorCode::NoOffsetForPartition),
+                },
+            }
+        };
+        let positions = assigned
+            .iter()
+            .map(resolve)
+            .collect::<Result<Vec<i64>, ErrorCode>>()?;
+
+        // Step 5: read in assignment order until `max_records` in all.
+        let mut records = Vec::new();
+        let mut budget = max_records as usize;
+        for (assigned, mut position) in assigned.iter().zip(positions) {
+            let log = &assigned.topic.partitions[assigned.partition as usize].log;
+            if budget > 0 {
+                let read = log.read_views(position, budget, &guard, |offset, view| {
+                    records.push(PolledRecord {
+                        topic: assigned.topic.name.clone(),
+                        partition: assigned.partition,
+                        record: view.to_stored(offset),
+                    });
+                    true
+                });
+                if let Ok(summary) = read {
+                    budget -= summary.count;
+                    position += summary.count as i64;
+                }
+            }
+            assigned.position.store(position, Ordering::Release);
+        }
+        member
+            .last_seen_ms
+            .store(self.clock.now_ms(), Ordering::Release);
+        Ok(Reply::Polled { records })
+    }
+
+    fn describe_group(&self, group_name: &str) -> Ret {
+        if !id_is_legal(group_name) {
+            return Err(ErrorCode::InvalidGroupId);
+        }
+        let guard = crossbeam_epoch::pin();
+        let Some(group) = self.group(group_name, &guard) else {
+            return Ok(Reply::Group {
+                generation: 0,
+                members: Vec::new(),
+            });
+        };
+        let view = group.view(&guard);
+        Ok(Reply::Group {
+            generation: view.generation,
+            members: view
+                .members
+                .iter()
+                .enumerate()
+                .map(|(index, member)| MemberDescription {
+                    member: member.id.clone(),
+                    topics: member.topics.clone(),
+                    assignment: view.assignment_of(index),
+                })
+                .collect(),
+        })
+    }
+
+    // ----- the typed fast path ------------------------------------------------------------
+
+    /// A handle on one partition for the typed fast path (no name lookup per call).
+    pub fn partition_handle(
+        &self,
+        topic: &str,
+        partition: i32,
+    ) -> Result<PartitionHandle, ErrorCode> {
+        let guard = crossbeam_epoch::pin();
+        let (topic, _) = self.partition(topic, partition, &guard)?;
+        Ok(PartitionHandle {
+            topic: topic.clone(),
+            index: partition as usize,
+            clock: self.clock.clone(),
+        })
+    }
+}
+
+/// Visit the timestamps of every retained record in offset order until `f` returns `false`.
+fn scan_timestamps(log: &Log, guard: &Guard, mut f: impl FnMut(i64, i64) -> bool) {
+    let (log_start, high_watermark) = log.bounds();
+    let _ = log.read(
+        log_start,
+        (high_watermark - log_start) as usize,
+        guard,
+        |offset, segment, slot| {
+            // SAFETY: `read` calls back only for published slots of a guarded segment.
+            f(offset, unsafe { segment.timestamp_ms(slot) })
+        },
+    );
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        // SAFETY: `&mut self`: no other thread can reach the tables.
+        let guard = unsafe { crossbeam_epoch::unprotected() };
+        let old = self
+            .topics
+            .swap(crossbeam_epoch::Shared::null(), Ordering::Relaxed, guard);
+        if !old.is_null() {
+            // SAFETY: owned by the engine.
+            drop(unsafe { old.into_owned() });
+        }
+        let old = self
+            .groups
+            .swap(crossbeam_epoch::Shared::null(), Ordering::Relaxed, guard);
+        if !old.is_null() {
+            // SAFETY: owned by the engine.
+            drop(unsafe { old.into_owned() });
+        }
+    }
+}
+
+/// One partition, for the typed fast path: produce and fetch without a name lookup, fetch
+/// without copying (records are borrowed from the log under one epoch pin).
+#[derive(Debug, Clone)]
+pub struct PartitionHandle {
+    topic: Arc<Topic>,
+    index: usize,
+    clock: Arc<Clock>,
+}
+
+impl PartitionHandle {
+    fn log(&self) -> &Log {
+        &self.topic.partitions[self.index].log
+    }
+
+    fn check_live(&self) -> Result<(), ErrorCode> {
+        if self.topic.is_deleted() {
+            Err(ErrorCode::UnknownTopicOrPartition)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// The high watermark.
+    pub fn high_watermark(&self) -> i64 {
+        self.log().high_watermark()
+    }
+
+    /// The log start offset.
+    pub fn log_start_offset(&self) -> i64 {
+        self.log().log_start_offset()
+    }
+
+    /// Advance the log start to `offset` (`delete_records` without the name lookup); returns
+    /// the log start now.
+    pub fn delete_records(&self, offset: i64) -> Result<i64, ErrorCode> {
+        self.check_live()?;
+        let high_watermark = self.high_watermark();
+        if !(0..=high_watermark).contains(&offset) {
+            return Err(ErrorCode::OffsetOutOfRange);
+        }
+        Ok(self.log().advance_log_start(offset))
+    }
+
+    /// Append keyless, headerless values stamped with the clock; returns the first offset.
+    /// The same checks as produce (count, size) apply.
+    pub fn append_values(&self, values: &[&[u8]]) -> Result<i64, ErrorCode> {
+        self.check_live()?;
+        if values.is_empty() {
+            return Err(ErrorCode::InvalidRequest);
+        }
+        if values.len() > BATCH_RECORDS_MAX {
+            return Err(ErrorCode::RecordListTooLarge);
+        }
+        let batch_bytes: u64 = values
+            .iter()
+            .map(|v| streamspec_model::record::RECORD_OVERHEAD_BYTES + v.len() as u64)
+            .sum();
+        if batch_bytes > self.topic.config.max_message_bytes {
+            return Err(ErrorCode::MessageTooLarge);
+        }
+        self.log()
+            .append(&ValueBatch {
+                values,
+                now_ms: self.clock.now_ms(),
+            })
+            .map_err(append_error)
+    }
+
+    /// Append model records (non-idempotent) with produce's checks; returns the first offset.
+    pub fn produce_batch(&self, records: &[Record]) -> Result<i64, ErrorCode> {
+        self.check_live()?;
+        check_records(records, &self.topic.config)?;
+        self.log()
+            .append(&ModelBatch {
+                records,
+                now_ms: self.clock.now_ms(),
+                log_append_time: self.topic.config.timestamp_type == TimestampType::LogAppendTime,
+            })
+            .map_err(append_error)
+    }
+
+    /// Read up to `max_records` from `offset`, lending each record to `each` without copying.
+    pub fn fetch_with(
+        &self,
+        offset: i64,
+        max_records: usize,
+        mut each: impl FnMut(i64, crate::segment::RecordView<'_>),
+    ) -> Result<crate::log::ReadSummary, ErrorCode> {
+        let guard = crossbeam_epoch::pin();
+        self.log()
+            .read_views(offset, max_records, &guard, |offset, view| {
+                each(offset, view);
+                true
+            })
+            .map_err(|OffsetOutOfRange| ErrorCode::OffsetOutOfRange)
+    }
+
+    /// Read up to `max_records` values from `offset` (the fan-out fast path: keyless,
+    /// headerless inline records are lent straight from the arena).
+    pub fn fetch_values_with(
+        &self,
+        offset: i64,
+        max_records: usize,
+        mut each: impl FnMut(i64, Option<&[u8]>),
+    ) -> Result<crate::log::ReadSummary, ErrorCode> {
+        let guard = crossbeam_epoch::pin();
+        self.log()
+            .read(offset, max_records, &guard, |offset, segment, slot| {
+                // SAFETY: `read` calls back only for published slots of a guarded segment.
+                match unsafe { segment.plain_value(slot) } {
+                    Some(value) => each(offset, Some(value)),
+                    // SAFETY: as above.
+                    None => each(offset, unsafe { segment.record(slot) }.value),
+                }
+                true
+            })
+            .map_err(|OffsetOutOfRange| ErrorCode::OffsetOutOfRange)
+    }
+
+    /// Block until a record at or after `offset` exists, or `timeout` passes; returns whether
+    /// one does. No spinning while idle; woken within microseconds of the append.
+    pub fn wait_for(&self, offset: i64, timeout: Duration) -> bool {
+        self.log().wait_for(offset, Some(timeout))
+    }
+
+    /// [`PartitionHandle::wait_for`] then [`PartitionHandle::fetch_with`].
+    pub fn fetch_wait(
+        &self,
+        offset: i64,
+        max_records: usize,
+        timeout: Duration,
+        each: impl FnMut(i64, crate::segment::RecordView<'_>),
+    ) -> Result<crate::log::ReadSummary, ErrorCode> {
+        self.wait_for(offset, timeout);
+        self.fetch_with(offset, max_records, each)
+    }
+
+    /// Records as the model returns them (a convenience for tests).
+    pub fn fetch_stored(
+        &self,
+        offset: i64,
+        max_records: usize,
+    ) -> Result<Vec<StoredRecord>, ErrorCode> {
+        let mut records = Vec::new();
+        self.fetch_with(offset, max_records, |offset, view| {
+            records.push(view.to_stored(offset))
+        })?;
+        Ok(records)
+    }
+}

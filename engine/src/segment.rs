@@ -1,0 +1,756 @@
+//! One segment of a partition log: a fixed number of record slots plus a byte arena.
+//!
+//! Layout (the record layout the fast fetch path is designed around):
+//! - `slots`: [`SEGMENT_RECORDS`] slots of 16 bytes, slot `i` holding the record at offset
+//!   `base_offset + i`: its timestamp and its location.
+//! - `arena`: one contiguous byte buffer; the appenders of a segment reserve disjoint ranges of
+//!   it with one `fetch_add` per batch, so a record's bytes are contiguous and a batch's records
+//!   are adjacent (a fan-out reader streams the arena).
+//! - records whose encoding exceeds [`INLINE_RECORD_BYTES_MAX`], or that no longer fit in the
+//!   arena, live "out of line" in their own allocation and the slot holds its address.
+//!
+//! Slot encoding ([`Slot`]):
+//! - inline: `timestamp_tagged = timestamp_ms ≥ 0`, `location = start (32 bits) | len (16) |
+//!   meta (16)`, where `meta = key_len (13 bits) | KEY (bit 13) | VALUE (14) | HEADERS (15)`.
+//! - out of line: `timestamp_tagged = !timestamp_ms < 0`, `location` = address of a heap block
+//!   `[len: u32][meta32: u32][bytes]`, `meta32 = key_len (29 bits) | flags << 29`.
+//!
+//! Record bytes: `[key][headers block][value]`, the headers block being `count` then per
+//! header `key_len, value_code, key, value`, each number an LEB128 varint and `value_code`
+//! `0` for a null value, else `len + 1` (a small header costs 3 bytes of framing).
+//! The engine's own overhead per record is the 16-byte slot (plus the headers block framing and
+//! arena slack); `docs/PERFORMANCE.md` states the measured figure.
+//!
+//! A segment is written only in slots the writer reserved (see `log.rs`), and read only below
+//! the high watermark, which is published after the writes (Release/Acquire).
+
+use std::alloc::{alloc, dealloc, Layout};
+use std::ptr::NonNull;
+
+use streamspec_model::record::RECORD_OVERHEAD_BYTES;
+use streamspec_model::{Bytes, Header, Record, StoredRecord};
+
+use crate::sync::{AtomicU32, AtomicU64, Ordering, UnsafeCell};
+
+/// Records per segment. A power of two so that offset → (segment, slot) is a shift and a mask.
+/// 4096 slots × 16 bytes = 64 KiB of slots: large enough that per-segment costs (allocation,
+/// directory entry, retention bookkeeping) vanish per record, small enough that retention frees
+/// memory in fine steps. Loom builds use 4 so a model crosses segment boundaries quickly.
+#[cfg(not(any(loom, miri)))]
+pub const SEGMENT_RECORDS: u64 = 4096;
+/// See the non-loom value.
+#[cfg(loom)]
+pub const SEGMENT_RECORDS: u64 = 4;
+/// Under miri (interpreted, ~1000x slower) 64, so tests cross segments and free them cheaply.
+#[cfg(all(miri, not(loom)))]
+pub const SEGMENT_RECORDS: u64 = 64;
+/// `log2(SEGMENT_RECORDS)`.
+pub const SEGMENT_RECORDS_SHIFT: u32 = SEGMENT_RECORDS.trailing_zeros();
+
+/// Largest encoded record kept in the arena, in bytes; larger ones get their own allocation
+/// (whose 8-byte header plus the slot stays within the 32-byte overhead budget). Also bounds
+/// the 13-bit `key_len` and 16-bit `len` fields of an inline slot.
+pub const INLINE_RECORD_BYTES_MAX: usize = 4096;
+/// Smallest arena a segment gets, in bytes (1 byte per slot: a segment of out-of-line records
+/// wastes little; a fresh partition's first segment grows its successors from its demand).
+pub const ARENA_BYTES_MIN: usize = 4 * 1024;
+/// Largest arena a segment gets, in bytes: every slot holding a maximal inline record.
+pub const ARENA_BYTES_MAX: usize = SEGMENT_RECORDS as usize * INLINE_RECORD_BYTES_MAX;
+
+const META_KEY: u32 = 1;
+const META_VALUE: u32 = 2;
+const META_HEADERS: u32 = 4;
+const INLINE_KEY_LEN_BITS: u32 = 13;
+const OUT_OF_LINE_KEY_LEN_BITS: u32 = 29;
+const OUT_OF_LINE_HEADER_BYTES: usize = 8;
+const VARINT_BYTES_MAX: usize = 10;
+
+/// A header value's length as framed: 0 for null, `len + 1` otherwise.
+fn header_value_code(header: &Header) -> u64 {
+    header.value.as_ref().map_or(0, |v| v.len() as u64 + 1)
+}
+
+/// Bytes of the LEB128 encoding of `value`.
+fn varint_len(value: u64) -> usize {
+    (64 - (value | 1).leading_zeros() as usize).div_ceil(7)
+}
+
+/// LEB128-encode `value` into `buffer`; returns the bytes used.
+fn encode_varint(mut value: u64, buffer: &mut [u8; VARINT_BYTES_MAX]) -> &[u8] {
+    let mut used = 0;
+    loop {
+        let byte = (value & 0x7f) as u8;
+        value >>= 7;
+        if value == 0 {
+            buffer[used] = byte;
+            return &buffer[..=used];
+        }
+        buffer[used] = byte | 0x80;
+        used += 1;
+    }
+}
+
+/// Decode a LEB128 value from the front of `bytes`; returns it and the rest.
+fn decode_varint(bytes: &[u8]) -> (u64, &[u8]) {
+    let mut value = 0u64;
+    for (i, &byte) in bytes.iter().enumerate().take(VARINT_BYTES_MAX) {
+        value |= u64::from(byte & 0x7f) << (7 * i);
+        if byte & 0x80 == 0 {
+            return (value, &bytes[i + 1..]);
+        }
+    }
+    unreachable!("a varint written by encode_varint ends within {VARINT_BYTES_MAX} bytes")
+}
+
+/// One record slot: its timestamp (sign-tagged) and its location.
+#[derive(Clone, Copy, Debug, Default)]
+#[repr(C)]
+pub struct Slot {
+    /// `timestamp_ms` for an inline record, `!timestamp_ms` (negative) for an out-of-line one.
+    pub timestamp_tagged: i64,
+    /// Inline: `start | len << 32 | meta << 48`; out of line: the heap block's address.
+    pub location: u64,
+}
+
+/// The parts of a record to append, borrowed from whatever the caller holds.
+#[derive(Clone, Copy, Debug)]
+pub struct RecordParts<'a> {
+    /// The key, `None` for a keyless record.
+    pub key: Option<&'a [u8]>,
+    /// The value, `None` for a null value.
+    pub value: Option<&'a [u8]>,
+    /// The headers, in order.
+    pub headers: &'a [Header],
+    /// The timestamp to store (already resolved against the clock and timestamp type).
+    pub timestamp_ms: i64,
+}
+
+impl RecordParts<'_> {
+    /// Bytes of the encoding `[key][headers block][value]`.
+    pub fn encoded_len(&self) -> usize {
+        let headers = if self.headers.is_empty() {
+            0
+        } else {
+            varint_len(self.headers.len() as u64)
+                + self
+                    .headers
+                    .iter()
+                    .map(|h| {
+                        varint_len(h.key.len() as u64)
+                            + varint_len(header_value_code(h))
+                            + h.key.len()
+                            + h.value.as_ref().map_or(0, Bytes::len)
+                    })
+                    .sum::<usize>()
+        };
+        self.key.map_or(0, <[u8]>::len) + headers + self.value.map_or(0, <[u8]>::len)
+    }
+
+    fn meta_flags(&self) -> u32 {
+        let mut flags = 0;
+        if self.key.is_some() {
+            flags |= META_KEY;
+        }
+        if self.value.is_some() {
+            flags |= META_VALUE;
+        }
+        if !self.headers.is_empty() {
+            flags |= META_HEADERS;
+        }
+        flags
+    }
+
+    /// Write the encoding to `dst`.
+    ///
+    /// # Safety
+    /// `dst` must be valid for `self.encoded_len()` writes and not read or written by any other
+    /// thread until the record is published.
+    #[inline]
+    unsafe fn encode_to(&self, dst: *mut u8) {
+        let mut cursor = dst;
+        let mut put = |bytes: &[u8]| {
+            // SAFETY: the caller guarantees `encoded_len` writable bytes at `dst`; the pieces
+            // written here sum to exactly `encoded_len`.
+            unsafe {
+                std::ptr::copy_nonoverlapping(bytes.as_ptr(), cursor, bytes.len());
+                cursor = cursor.add(bytes.len());
+            }
+        };
+        if let Some(key) = self.key {
+            put(key);
+        }
+        if !self.headers.is_empty() {
+            let mut varint = [0u8; VARINT_BYTES_MAX];
+            put(encode_varint(self.headers.len() as u64, &mut varint));
+            for header in self.headers {
+                put(encode_varint(header.key.len() as u64, &mut varint));
+                put(encode_varint(header_value_code(header), &mut varint));
+                put(header.key.as_bytes());
+                if let Some(value) = &header.value {
+                    put(value.as_slice());
+                }
+            }
+        }
+        if let Some(value) = self.value {
+            put(value);
+        }
+    }
+}
+
+/// A record as stored, borrowed from a segment for as long as the epoch guard is held.
+#[derive(Clone, Copy, Debug)]
+pub struct RecordView<'g> {
+    /// Its timestamp.
+    pub timestamp_ms: i64,
+    /// Its key.
+    pub key: Option<&'g [u8]>,
+    /// Its value.
+    pub value: Option<&'g [u8]>,
+    /// The encoded headers block (without its count), empty when there are none.
+    headers_block: &'g [u8],
+    /// How many headers.
+    header_count: u32,
+    /// Σ (header key + header value) bytes: the headers' share of the record size.
+    headers_payload_bytes: u64,
+}
+
+impl<'g> RecordView<'g> {
+    /// Decode a record from its encoding and metadata.
+    fn decode(timestamp_ms: i64, bytes: &'g [u8], key_len: usize, flags: u32) -> RecordView<'g> {
+        let (key, rest) = if flags & META_KEY != 0 {
+            let (key, rest) = bytes.split_at(key_len);
+            (Some(key), rest)
+        } else {
+            (None, bytes)
+        };
+        let (header_count, headers_block, headers_payload_bytes, rest) =
+            if flags & META_HEADERS != 0 {
+                let (count, block) = decode_varint(rest);
+                let mut cursor = block;
+                let mut payload = 0u64;
+                for _ in 0..count {
+                    let (key_len, tail) = decode_varint(cursor);
+                    let (value_code, tail) = decode_varint(tail);
+                    let pair = key_len + value_code.saturating_sub(1);
+                    payload += pair;
+                    cursor = &tail[pair as usize..];
+                }
+                let block_len = block.len() - cursor.len();
+                (count as u32, &block[..block_len], payload, cursor)
+            } else {
+                (0, &rest[..0], 0, rest)
+            };
+        let value = (flags & META_VALUE != 0).then_some(rest);
+        RecordView {
+            timestamp_ms,
+            key,
+            value,
+            headers_block,
+            header_count,
+            headers_payload_bytes,
+        }
+    }
+
+    /// The headers, decoded.
+    pub fn headers(&self) -> Vec<Header> {
+        let mut headers = Vec::with_capacity(self.header_count as usize);
+        let mut rest = self.headers_block;
+        for _ in 0..self.header_count {
+            let (key_len, tail) = decode_varint(rest);
+            let (value_code, tail) = decode_varint(tail);
+            let key_len = key_len as usize;
+            let key = String::from_utf8_lossy(&tail[..key_len]).into_owned();
+            rest = &tail[key_len..];
+            let value = if value_code == 0 {
+                None
+            } else {
+                let (value, tail) = rest.split_at(value_code as usize - 1);
+                rest = tail;
+                Some(Bytes(value.to_vec()))
+            };
+            headers.push(Header { key, value });
+        }
+        headers
+    }
+
+    /// The record's size by the model's one formula (`record_size_bytes`).
+    pub fn size_bytes(&self) -> u64 {
+        RECORD_OVERHEAD_BYTES
+            + self.key.map_or(0, |k| k.len() as u64)
+            + self.value.map_or(0, |v| v.len() as u64)
+            + self.headers_payload_bytes
+    }
+
+    /// An owned copy, as fetch and poll return it.
+    pub fn to_stored(&self, offset: i64) -> StoredRecord {
+        StoredRecord {
+            offset,
+            timestamp_ms: self.timestamp_ms,
+            key: self.key.map(|k| Bytes(k.to_vec())),
+            value: self.value.map(|v| Bytes(v.to_vec())),
+            headers: self.headers(),
+        }
+    }
+}
+
+/// The parts of a model [`Record`], with its timestamp resolved by the caller.
+pub fn record_parts(record: &Record, timestamp_ms: i64) -> RecordParts<'_> {
+    RecordParts {
+        key: record.key.as_ref().map(Bytes::as_slice),
+        value: record.value.as_ref().map(Bytes::as_slice),
+        headers: &record.headers,
+        timestamp_ms,
+    }
+}
+
+/// A segment's byte arena: one allocation, written through raw pointers in disjoint reserved
+/// ranges, read only below the high watermark.
+struct Arena {
+    base: NonNull<u8>,
+    capacity_bytes: usize,
+}
+
+impl Arena {
+    fn new(capacity_bytes: usize) -> Arena {
+        debug_assert!(capacity_bytes > 0 && capacity_bytes <= u32::MAX as usize);
+        let layout = Layout::array::<u8>(capacity_bytes).expect("arena layout");
+        // SAFETY: the layout has a non-zero size (asserted above).
+        let base = unsafe { alloc(layout) };
+        let base = NonNull::new(base).unwrap_or_else(|| std::alloc::handle_alloc_error(layout));
+        Arena {
+            base,
+            capacity_bytes,
+        }
+    }
+}
+
+impl Drop for Arena {
+    fn drop(&mut self) {
+        let layout = Layout::array::<u8>(self.capacity_bytes).expect("arena layout");
+        // SAFETY: `base` came from `alloc` with this same layout and is freed once, here.
+        unsafe { dealloc(self.base.as_ptr(), layout) };
+    }
+}
+
+/// One segment. Owned by the partition's segment directory while linked; by the recycling
+/// pool or nobody otherwise.
+pub struct Segment {
+    /// Offset of slot 0. Set while the segment is exclusively owned, before it is linked.
+    base_offset: i64,
+    /// [`SEGMENT_RECORDS`] slots; slot `i` is written once by the writer that reserved offset
+    /// `base_offset + i`, and read only after the high watermark covers it.
+    slots: Box<[UnsafeCell<Slot>]>,
+    arena: Arena,
+    /// Next free arena byte. May run past the capacity: a writer that finds its range beyond
+    /// the end stores its records out of line instead.
+    arena_cursor_bytes: AtomicU64,
+    /// How many slots hold out-of-line records (so freeing can skip the slot scan when 0).
+    out_of_line_count: AtomicU32,
+}
+
+// SAFETY: a segment's raw arena pointer is owned by it; all cross-thread access to slots and
+// arena bytes follows the reserve → write → publish protocol of `log.rs`, which orders every
+// write before every read of the same bytes.
+unsafe impl Send for Segment {}
+// SAFETY: as above; shared access only reads published slots or writes reserved ones.
+unsafe impl Sync for Segment {}
+
+impl std::fmt::Debug for Segment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Segment")
+            .field("base_offset", &self.base_offset)
+            .field("arena_capacity_bytes", &self.arena.capacity_bytes)
+            .finish()
+    }
+}
+
+impl Segment {
+    /// A fresh segment starting at `base_offset` with an arena of `arena_bytes`.
+    pub fn new(base_offset: i64, arena_bytes: usize) -> Segment {
+        debug_assert_eq!(base_offset as u64 % SEGMENT_RECORDS, 0);
+        let slots = (0..SEGMENT_RECORDS)
+            .map(|_| UnsafeCell::new(Slot::default()))
+            .collect();
+        Segment {
+            base_offset,
+            slots,
+            arena: Arena::new(arena_bytes.clamp(ARENA_BYTES_MIN, ARENA_BYTES_MAX)),
+            arena_cursor_bytes: AtomicU64::new(0),
+            out_of_line_count: AtomicU32::new(0),
+        }
+    }
+
+    /// Offset of slot 0.
+    pub fn base_offset(&self) -> i64 {
+        self.base_offset
+    }
+
+    /// Bytes of arena this segment has.
+    pub fn arena_capacity_bytes(&self) -> usize {
+        self.arena.capacity_bytes
+    }
+
+    /// Arena bytes asked for so far, including reservations that did not fit (the next
+    /// segment's size estimate).
+    pub fn arena_demand_bytes(&self) -> usize {
+        self.arena_cursor_bytes.load(Ordering::Relaxed) as usize
+    }
+
+    /// Give the segment a fresh arena of `arena_bytes` (clamped like [`Segment::new`]'s).
+    /// Takes `&mut self`: the caller owns it exclusively, unlinked.
+    pub fn replace_arena(&mut self, arena_bytes: usize) {
+        self.arena = Arena::new(arena_bytes.clamp(ARENA_BYTES_MIN, ARENA_BYTES_MAX));
+        self.arena_cursor_bytes = AtomicU64::new(0);
+    }
+
+    /// Make a freed segment ready to be linked again at `base_offset`, freeing the out-of-line
+    /// records of its old life. Takes `&mut self`: the caller owns it exclusively.
+    ///
+    /// # Safety
+    /// `written_slots` must be the number of slots (from 0) written in the old life and not yet
+    /// released, so each out-of-line block is freed exactly once.
+    pub unsafe fn reset(&mut self, written_slots: usize, base_offset: i64) {
+        // SAFETY: forwarded from this function's contract.
+        unsafe { self.release_out_of_line(written_slots) };
+        self.base_offset = base_offset;
+        self.arena_cursor_bytes = AtomicU64::new(0);
+    }
+
+    /// Free the out-of-line blocks in slots `0..written_slots`.
+    ///
+    /// # Safety
+    /// Exclusive access (`&mut self`), and `written_slots` as in [`Segment::reset`].
+    pub unsafe fn release_out_of_line(&mut self, written_slots: usize) {
+        debug_assert!(written_slots <= SEGMENT_RECORDS as usize);
+        if self.out_of_line_count.load(Ordering::Relaxed) == 0 {
+            return;
+        }
+        for cell in &self.slots[..written_slots] {
+            // SAFETY: exclusive access; slots below `written_slots` were fully written.
+            let slot = cell.with(|p| unsafe { *p });
+            if slot.timestamp_tagged < 0 {
+                // SAFETY: a negative tag marks an out-of-line block allocated by
+                // `write_record`, freed only here, once (the caller's contract).
+                unsafe { free_out_of_line(slot.location as *mut u8) };
+            }
+        }
+        self.out_of_line_count = AtomicU32::new(0);
+    }
+
+    /// Reserve `bytes` of arena. Returns the start, or `None` if they do not fit (the caller
+    /// then stores its records out of line).
+    pub fn reserve_arena(&self, bytes: usize) -> Option<u32> {
+        if bytes == 0 {
+            return Some(0);
+        }
+        let start = self
+            .arena_cursor_bytes
+            .fetch_add(bytes as u64, Ordering::Relaxed);
+        let end = start + bytes as u64;
+        (end <= self.arena.capacity_bytes as u64).then_some(start as u32)
+    }
+
+    /// Write a keyless, headerless, non-null value of at most [`INLINE_RECORD_BYTES_MAX`]
+    /// bytes into slot `index` at arena position `arena_start`: the fan-out fast path, the
+    /// same encoding [`Segment::write_record`] produces for such a record.
+    ///
+    /// # Safety
+    /// As [`Segment::write_record`], with the arena range `arena_start..arena_start +
+    /// value.len()` reserved.
+    #[inline(always)]
+    pub unsafe fn write_plain_value(
+        &self,
+        index: usize,
+        arena_start: u32,
+        timestamp_ms: i64,
+        value: &[u8],
+    ) {
+        debug_assert!(index < self.slots.len());
+        debug_assert!(timestamp_ms >= 0 && value.len() <= INLINE_RECORD_BYTES_MAX);
+        debug_assert!(arena_start as usize + value.len() <= self.arena.capacity_bytes);
+        // SAFETY: the arena range is reserved by the caller and within the allocation
+        // (asserted above).
+        let dst = unsafe { self.arena.base.as_ptr().add(arena_start as usize) };
+        if let Ok(word) = <[u8; 8]>::try_from(value) {
+            // 8-byte values (the fan-out benchmark's) as one unaligned store, not a memcpy
+            // call.
+            // SAFETY: 8 reserved bytes at `dst`.
+            unsafe { dst.cast::<[u8; 8]>().write_unaligned(word) };
+        } else {
+            // SAFETY: `value.len()` reserved bytes at `dst`.
+            unsafe { std::ptr::copy_nonoverlapping(value.as_ptr(), dst, value.len()) };
+        }
+        let meta = u64::from(META_VALUE) << INLINE_KEY_LEN_BITS;
+        let slot = Slot {
+            timestamp_tagged: timestamp_ms,
+            location: u64::from(arena_start) | (value.len() as u64) << 32 | meta << 48,
+        };
+        // SAFETY: the caller reserved this slot: no other thread reads or writes it now.
+        self.slots[index].with_mut(|p| unsafe { *p = slot });
+    }
+
+    /// Write one record (of encoded length `len`) into slot `index`, its bytes at arena
+    /// position `arena_start` when `Some` (inline) or in a fresh allocation when `None` or too
+    /// large.
+    ///
+    /// # Safety
+    /// The caller reserved slot `index` and (when `Some`) the arena range
+    /// `arena_start..arena_start + record.encoded_len()`; nobody reads them until the high
+    /// watermark is published past this slot.
+    #[inline]
+    pub unsafe fn write_record(
+        &self,
+        index: usize,
+        arena_start: Option<u32>,
+        record: &RecordParts,
+        len: usize,
+    ) {
+        debug_assert!(index < self.slots.len());
+        debug_assert!(record.timestamp_ms >= 0);
+        debug_assert_eq!(len, record.encoded_len());
+        let key_len = record.key.map_or(0, <[u8]>::len);
+        let flags = record.meta_flags();
+        let slot = match arena_start {
+            Some(start) if len <= INLINE_RECORD_BYTES_MAX => {
+                debug_assert!(start as usize + len <= self.arena.capacity_bytes);
+                // SAFETY: the arena range is reserved by the caller and within the allocation
+                // (asserted above).
+                unsafe { record.encode_to(self.arena.base.as_ptr().add(start as usize)) };
+                let meta = key_len as u64 | u64::from(flags) << INLINE_KEY_LEN_BITS;
+                Slot {
+                    timestamp_tagged: record.timestamp_ms,
+                    location: u64::from(start) | (len as u64) << 32 | meta << 48,
+                }
+            }
+            _ => {
+                let block = alloc_out_of_line(len, key_len, flags);
+                // SAFETY: the block has `len` bytes after its header, and is ours alone.
+                unsafe { record.encode_to(block.add(OUT_OF_LINE_HEADER_BYTES)) };
+                self.out_of_line_count.fetch_add(1, Ordering::Relaxed);
+                Slot {
+                    timestamp_tagged: !record.timestamp_ms,
+                    location: block as u64,
+                }
+            }
+        };
+        // SAFETY: the caller reserved this slot: no other thread reads or writes it now.
+        self.slots[index].with_mut(|p| unsafe { *p = slot });
+    }
+
+    /// The slot at `index`.
+    ///
+    /// # Safety
+    /// The slot must be published (below the high watermark as loaded with Acquire).
+    #[inline]
+    pub unsafe fn slot(&self, index: usize) -> Slot {
+        debug_assert!(index < self.slots.len());
+        // SAFETY: published slots are never written again while the segment is linked or
+        // protected by the caller's epoch guard.
+        self.slots[index].with(|p| unsafe { *p })
+    }
+
+    /// The timestamp of the record in slot `index`.
+    ///
+    /// # Safety
+    /// As [`Segment::slot`].
+    #[inline]
+    pub unsafe fn timestamp_ms(&self, index: usize) -> i64 {
+        // SAFETY: forwarded.
+        let slot = unsafe { self.slot(index) };
+        if slot.timestamp_tagged < 0 {
+            !slot.timestamp_tagged
+        } else {
+            slot.timestamp_tagged
+        }
+    }
+
+    /// The record in slot `index`.
+    ///
+    /// # Safety
+    /// As [`Segment::slot`]; the view must not outlive the epoch guard that keeps the segment
+    /// from being freed or recycled.
+    #[inline]
+    pub unsafe fn record<'g>(&'g self, index: usize) -> RecordView<'g> {
+        // SAFETY: forwarded.
+        let slot = unsafe { self.slot(index) };
+        if slot.timestamp_tagged >= 0 {
+            let start = slot.location as u32 as usize;
+            let len = (slot.location >> 32) as u16 as usize;
+            let meta = (slot.location >> 48) as u32;
+            debug_assert!(start + len <= self.arena.capacity_bytes);
+            // SAFETY: a published inline slot names `len` written bytes at `start` in the arena.
+            let bytes =
+                unsafe { std::slice::from_raw_parts(self.arena.base.as_ptr().add(start), len) };
+            let key_len = (meta & ((1 << INLINE_KEY_LEN_BITS) - 1)) as usize;
+            RecordView::decode(
+                slot.timestamp_tagged,
+                bytes,
+                key_len,
+                meta >> INLINE_KEY_LEN_BITS,
+            )
+        } else {
+            let block = slot.location as *const u8;
+            // SAFETY: a published out-of-line slot names a live block with its 8-byte header.
+            let (len, meta) = unsafe { out_of_line_header(block) };
+            // SAFETY: the block holds `len` written bytes after its header.
+            let bytes =
+                unsafe { std::slice::from_raw_parts(block.add(OUT_OF_LINE_HEADER_BYTES), len) };
+            let key_len = (meta & ((1 << OUT_OF_LINE_KEY_LEN_BITS) - 1)) as usize;
+            RecordView::decode(
+                !slot.timestamp_tagged,
+                bytes,
+                key_len,
+                meta >> OUT_OF_LINE_KEY_LEN_BITS,
+            )
+        }
+    }
+
+    /// The value of an inline, keyless, headerless record in slot `index`, the fan-out fast
+    /// path; `None` for any other shape (the caller falls back to [`Segment::record`]).
+    ///
+    /// # Safety
+    /// As [`Segment::record`].
+    #[inline]
+    pub unsafe fn plain_value(&self, index: usize) -> Option<&[u8]> {
+        // SAFETY: forwarded.
+        let slot = unsafe { self.slot(index) };
+        let meta = (slot.location >> 48) as u32;
+        if slot.timestamp_tagged < 0 || meta != META_VALUE << INLINE_KEY_LEN_BITS {
+            return None;
+        }
+        let start = slot.location as u32 as usize;
+        let len = (slot.location >> 32) as u16 as usize;
+        debug_assert!(start + len <= self.arena.capacity_bytes);
+        // SAFETY: a published inline slot names `len` written bytes at `start`.
+        Some(unsafe { std::slice::from_raw_parts(self.arena.base.as_ptr().add(start), len) })
+    }
+}
+
+fn out_of_line_layout(len: usize) -> Layout {
+    Layout::from_size_align(OUT_OF_LINE_HEADER_BYTES + len, 8).expect("record layout")
+}
+
+/// Allocate an out-of-line block for a record of `len` encoded bytes, header filled in.
+fn alloc_out_of_line(len: usize, key_len: usize, flags: u32) -> *mut u8 {
+    debug_assert!(len <= u32::MAX as usize && key_len < 1 << OUT_OF_LINE_KEY_LEN_BITS);
+    let layout = out_of_line_layout(len);
+    // SAFETY: the layout has at least the 8-byte header, so a non-zero size.
+    let block = unsafe { alloc(layout) };
+    if block.is_null() {
+        std::alloc::handle_alloc_error(layout);
+    }
+    let meta = key_len as u32 | flags << OUT_OF_LINE_KEY_LEN_BITS;
+    // SAFETY: the block is 8-aligned and has 8 header bytes.
+    unsafe {
+        block.cast::<u32>().write(len as u32);
+        block.cast::<u32>().add(1).write(meta);
+    }
+    block
+}
+
+/// The header of an out-of-line block: `(len, meta32)`.
+///
+/// # Safety
+/// `block` must be a live block from [`alloc_out_of_line`].
+unsafe fn out_of_line_header(block: *const u8) -> (usize, u32) {
+    // SAFETY: the caller guarantees a live, 8-aligned block with its header written.
+    unsafe {
+        (
+            block.cast::<u32>().read() as usize,
+            block.cast::<u32>().add(1).read(),
+        )
+    }
+}
+
+/// Free an out-of-line block.
+///
+/// # Safety
+/// `block` must be a live block from [`alloc_out_of_line`], freed only this once.
+unsafe fn free_out_of_line(block: *mut u8) {
+    // SAFETY: the caller guarantees a live block.
+    let (len, _) = unsafe { out_of_line_header(block) };
+    // SAFETY: allocated with this layout by `alloc_out_of_line`.
+    unsafe { dealloc(block, out_of_line_layout(len)) };
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    /// Goal: every record shape survives encode → slot → decode, inline and out of line.
+    #[test]
+    fn records_round_trip_inline_and_out_of_line() {
+        let segment = Segment::new(0, ARENA_BYTES_MIN);
+        let big = vec![7u8; INLINE_RECORD_BYTES_MAX + 1];
+        let records = [
+            Record::value("v"),
+            Record::keyed("k", "value"),
+            Record {
+                key: None,
+                value: None,
+                headers: vec![
+                    Header {
+                        key: "h1".into(),
+                        value: Some("x".into()),
+                    },
+                    Header {
+                        key: "h2".into(),
+                        value: None,
+                    },
+                    Header {
+                        key: "long".repeat(40),
+                        value: Some(vec![3u8; 300].into()),
+                    },
+                ],
+                timestamp_ms: Some(5),
+            },
+            Record::keyed(big.clone(), big.clone()),
+            Record::keyed(Vec::<u8>::new(), Vec::<u8>::new()),
+        ];
+        for (index, record) in records.iter().enumerate() {
+            let parts = record_parts(record, 10 + index as i64);
+            let start = segment.reserve_arena(parts.encoded_len());
+            // SAFETY: slot `index` and its arena range are reserved by this test alone.
+            unsafe { segment.write_record(index, start, &parts, parts.encoded_len()) };
+        }
+        for (index, record) in records.iter().enumerate() {
+            // SAFETY: written above, single-threaded.
+            let view = unsafe { segment.record(index) };
+            let stored = view.to_stored(index as i64);
+            assert_eq!(stored.key, record.key);
+            assert_eq!(stored.value, record.value);
+            assert_eq!(stored.headers, record.headers);
+            assert_eq!(stored.timestamp_ms, 10 + index as i64);
+            assert_eq!(view.size_bytes(), record.size_bytes());
+            // SAFETY: as above.
+            assert_eq!(unsafe { segment.timestamp_ms(index) }, 10 + index as i64);
+        }
+        // SAFETY: as above.
+        assert_eq!(unsafe { segment.plain_value(0) }, Some(&b"v"[..]));
+        // SAFETY: as above.
+        assert_eq!(unsafe { segment.plain_value(1) }, None);
+        let mut segment = segment;
+        // SAFETY: 5 slots were written; exclusive access.
+        unsafe { segment.release_out_of_line(records.len()) };
+    }
+
+    /// Goal: a full arena pushes records out of line instead of overflowing.
+    #[test]
+    fn full_arena_falls_back_to_out_of_line() {
+        let mut segment = Segment::new(0, ARENA_BYTES_MIN);
+        assert_eq!(segment.reserve_arena(ARENA_BYTES_MIN), Some(0));
+        let record = Record::value("late");
+        let parts = record_parts(&record, 1);
+        let start = segment.reserve_arena(parts.encoded_len());
+        assert_eq!(start, None);
+        // SAFETY: slot 0 reserved by this test alone.
+        unsafe { segment.write_record(0, start, &parts, parts.encoded_len()) };
+        // SAFETY: written above.
+        assert_eq!(unsafe { segment.record(0) }.value, Some(&b"late"[..]));
+        assert_eq!(segment.out_of_line_count.load(Ordering::Relaxed), 1);
+        // SAFETY: one slot written.
+        unsafe { segment.reset(1, SEGMENT_RECORDS as i64) };
+        assert_eq!(segment.base_offset(), SEGMENT_RECORDS as i64);
+        assert_eq!(segment.reserve_arena(4), Some(0));
+    }
+}
