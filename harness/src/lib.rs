@@ -5,6 +5,7 @@
 //! - [`trace`]: the JSON Lines trace format (`docs/trace-format.md`): read, write, record.
 //! - [`replay`]: run a trace against the model, accepting the allowed alternatives.
 //! - [`soak`]: producers, groups and retention together for a while; every record accounted for.
+//! - [`jepsen`]: Jepsen Kafka histories (EDN) read and converted to our history events.
 //! - [`cli`]: the `streamspec` command line, one file per command.
 //! - [`reference`]: the model as a target, and any target behind a mutex.
 //! - [`history`]: concurrent histories, their JSON Lines format and a recorder.
@@ -20,15 +21,11 @@
 
 pub mod anomaly;
 pub mod bench;
-/// The `streamspec bench` command (`cli/bench.rs`), compiled here until `cli/mod.rs` (not
-/// this branch's to edit) declares it. When wiring the command in, delete these three lines
-/// and add `pub mod bench;` plus a `Bench(bench::BenchArgs)` command to `cli/mod.rs`.
-#[path = "cli/bench.rs"]
-pub mod bench_command;
 pub mod cli;
 pub mod differential;
 pub mod gate;
 pub mod history;
+pub mod jepsen;
 pub mod linearizability;
 pub mod reference;
 pub mod replay;

@@ -12,7 +12,6 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -25,12 +24,7 @@ use crate::bench::results::{Machine, Medians, PointResults, Results};
 use crate::bench::runner::run_point;
 use crate::bench::workload::{Workload, REPEATS_MAX};
 
-/// Exit code: every run delivered correctly and nothing regressed.
-const EXIT_PASSED: u8 = 0;
-/// Exit code: a run misdelivered, or a metric regressed.
-const EXIT_FAILED: u8 = 1;
-/// Exit code: the workload or the baseline could not be used.
-const EXIT_BAD_INPUT: u8 = 2;
+use super::{EXIT_BAD_INPUT, EXIT_FAILED, EXIT_PASSED};
 
 /// Arguments of `streamspec bench`.
 #[derive(Debug, Clone, Args)]
@@ -68,18 +62,8 @@ pub struct BenchArgs {
     pub no_progress: bool,
 }
 
-/// Run `streamspec bench` with `args`, reporting to stdout.
-pub fn run(args: BenchArgs) -> ExitCode {
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
-    let code = run_to(&args, &mut out);
-    // A report cut short by a closed pipe is not worth a panic; the exit code still tells.
-    let _ = out.flush();
-    ExitCode::from(code)
-}
-
 /// Run `streamspec bench` with `args`, reporting to `out`; returns the exit code.
-pub fn run_to(args: &BenchArgs, out: &mut dyn Write) -> u8 {
+pub fn run(args: &BenchArgs, out: &mut dyn Write) -> u8 {
     match run_inner(args, out) {
         Ok(code) => code,
         Err(message) => {
@@ -349,7 +333,7 @@ groups = [1, 2]
 
     fn run_report(args: &BenchArgs) -> (u8, String) {
         let mut out = Vec::new();
-        let code = run_to(args, &mut out);
+        let code = run(args, &mut out);
         (code, String::from_utf8(out).unwrap())
     }
 

@@ -1,6 +1,13 @@
 //! The `streamspec` command line: one file per command.
 //!
 //! - [`replay`]: `streamspec replay PATH...`, run traces against the model.
+//! - [`check`]: `streamspec check`, the correctness gate against the built-in engine.
+//! - [`verify`]: `streamspec verify HISTORY`, linearizability and anomalies of a recorded
+//!   history (JSON Lines, or Jepsen's EDN).
+//! - [`bench`]: `streamspec bench WORKLOAD.toml`, throughput and latency with a baseline.
+//! - [`soak`]: `streamspec soak --seconds N`, a long run that accounts for every record.
+//! - [`kafka`]: `streamspec kafka --bootstrap HOST:PORT`, check a live broker (needs the
+//!   `kafka` cargo feature; without it the command says so).
 //!
 //! Adding a command is one file here and one variant of [`Command`]. Every command writes its
 //! report to the writer it is given (so tests can read it) and returns an exit code:
@@ -11,8 +18,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod bench;
 pub mod check;
+pub mod kafka;
 pub mod replay;
+pub mod soak;
 pub mod verify;
 
 /// Exit code: every check passed.
@@ -42,6 +52,15 @@ pub enum Command {
     Check(check::CheckArgs),
     /// Check a recorded history for linearizability and anomalies.
     Verify(verify::VerifyArgs),
+    /// Run a concurrent workload against a live Kafka-protocol broker, record its history,
+    /// and report every departure from the model (needs the `kafka` feature).
+    Kafka(kafka::KafkaArgs),
+    /// Run a benchmark workload file on the engine: throughput, latency, JSON results, an SVG
+    /// plot, and a comparison with a saved baseline.
+    Bench(bench::BenchArgs),
+    /// Run producers, groups and retention together for a while, report resident memory over
+    /// time, and account for every acknowledged record at the end.
+    Soak(soak::SoakArgs),
 }
 
 impl Command {
@@ -51,6 +70,9 @@ impl Command {
             Command::Replay(args) => replay::run(args, out),
             Command::Check(args) => check::run(args, out),
             Command::Verify(args) => verify::run(args, out),
+            Command::Kafka(args) => kafka::run(args, out),
+            Command::Bench(args) => bench::run(args, out),
+            Command::Soak(args) => soak::run(args, out),
         }
     }
 }

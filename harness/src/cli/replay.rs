@@ -28,6 +28,10 @@ pub struct ReplayArgs {
     /// Trace files, or folders searched recursively for *.jsonl files.
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
+    /// Run each trace's ops against this implementation instead of reading the trace's
+    /// answers: `kafka://HOST:PORT` (needs the `kafka` feature).
+    #[arg(long, value_name = "URL")]
+    pub target: Option<String>,
 }
 
 /// Replay every trace named by `args`, report to `out`, return the exit code.
@@ -40,6 +44,9 @@ pub fn run(args: &ReplayArgs, out: &mut dyn Write) -> u8 {
 }
 
 fn run_inner(args: &ReplayArgs, out: &mut dyn Write) -> std::io::Result<u8> {
+    if let Some(target) = &args.target {
+        return super::kafka::replay_against_target(target, &args.paths, out);
+    }
     let files = match trace_files(&args.paths) {
         Ok(files) => files,
         Err(error) => {
