@@ -355,8 +355,23 @@ pub fn soak(
             },
         },
     ];
-    for op in &setup {
-        if let Err(code) = target.apply(op) {
+    // Every group commits offset 0 of every `consumed` partition before any thread starts:
+    // consumed-by-all retention counts only groups that have a member or a commit
+    // (docs/model.md, "Retention"), and a group whose first member joins late must not find
+    // what it never read already removed.
+    let baseline_commits = (0..config.groups_count).flat_map(|group| {
+        (0..config.partitions_count).map(move |partition| Op::Commit {
+            group: group_id(group),
+            member: None,
+            generation: -1,
+            topic: TOPIC_CONSUMED.to_owned(),
+            partition,
+            offset: 0,
+            metadata: String::new(),
+        })
+    });
+    for op in setup.into_iter().chain(baseline_commits) {
+        if let Err(code) = target.apply(&op) {
             report
                 .failures
                 .push(format!("setup {}: {}", op.name(), code.name()));
