@@ -1,4 +1,4 @@
-//! `cargo run -p streamspec-benches --bin bench-table [CRITERION_DIR]`: the markdown tables
+//! `cargo run -p streamspec-benches --example bench-table [CRITERION_DIR]`: the markdown tables
 //! of docs/PERFORMANCE.md, from the last `cargo bench` run's criterion results
 //! (default `target/criterion`).
 //!
