@@ -797,7 +797,8 @@ mod tests {
                 "after its `info`",
             ),
             (
-                r#"{"process":0,"type":"invoke","op":{"op":"tick","ms":1,"msec":1},"time_ns":1}"#.into(),
+                r#"{"process":0,"type":"invoke","op":{"op":"tick","ms":1,"msec":1},"time_ns":1}"#
+                    .into(),
                 1,
                 "bad field `op`: unknown field \"msec\"",
             ),
