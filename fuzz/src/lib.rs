@@ -12,6 +12,8 @@
 //!   `history_parser`).
 //! - [`trace_file`]: trace files from bytes: parse, replay, and the writer round trip
 //!   (target `trace_parser`).
+//! - [`workload_file`]: benchmark workload files from bytes: parse, and every accepted
+//!   workload within its documented limits (target `workload_parser`).
 //!
 //! Targets (in `fuzz_targets/`, one file each) are thin: bytes in, one call here, panic on a
 //! failure so libFuzzer records the input.
@@ -22,3 +24,4 @@ pub mod history_file;
 pub mod model_run;
 pub mod step;
 pub mod trace_file;
+pub mod workload_file;

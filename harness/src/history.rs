@@ -15,7 +15,10 @@
 //! nothing) or `info` (nobody knows whether it happened). A process that ended with `info`
 //! never invokes again; an invoke with no completion by the end of the file is treated as
 //! `info`. Parsing pairs the events into [`Operation`]s; any malformed line is a
-//! [`HistoryError`] naming the file, the line and what is wrong, never a panic.
+//! [`HistoryError`] naming the file, the line and what is wrong, never a panic. Unknown
+//! fields are errors too (as in the trace reader), so a typo (`"max_record": 10` in an op)
+//! cannot silently fall back to a default and make a history claim something its author did
+//! not mean.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -151,6 +154,9 @@ pub enum HistoryErrorKind {
     Json(String),
     /// A required field is absent.
     MissingField(&'static str),
+    /// A top-level key that is not one of the format's (`process`, `type`, `op`, `result`,
+    /// `error`, `time_ns`).
+    UnknownKey(String),
     /// A field has the wrong type or an unknown value (unknown op, unknown error name, ...).
     BadField {
         /// The field.
@@ -176,6 +182,11 @@ impl fmt::Display for HistoryError {
             HistoryErrorKind::Io(e) => write!(f, "cannot read: {e}"),
             HistoryErrorKind::Json(e) => write!(f, "malformed JSON: {e}"),
             HistoryErrorKind::MissingField(field) => write!(f, "missing field `{field}`"),
+            HistoryErrorKind::UnknownKey(key) => write!(
+                f,
+                "unknown key {key:?} (a line has \"process\", \"type\", \"time_ns\", \
+                 \"op\", \"result\" and \"error\")"
+            ),
             HistoryErrorKind::BadField { field, reason } => {
                 write!(f, "bad field `{field}`: {reason}")
             }
@@ -202,6 +213,9 @@ fn parse_event(text: &str) -> Result<Event, HistoryErrorKind> {
             "a line must be a JSON object".into(),
         ));
     };
+    if let Some(key) = map.keys().find(|key| !KEYS.contains(&key.as_str())) {
+        return Err(HistoryErrorKind::UnknownKey(key.clone()));
+    }
     let process = field_u64(&map, "process")?;
     let time_ns = field_u64(&map, "time_ns")?;
     let kind = match map.get("type") {
@@ -215,21 +229,29 @@ fn parse_event(text: &str) -> Result<Event, HistoryErrorKind> {
     };
     let op = match map.get("op") {
         None | Some(Value::Null) => None,
-        Some(v) => Some(serde_json::from_value::<Op>(v.clone()).map_err(|e| {
-            HistoryErrorKind::BadField {
-                field: "op",
-                reason: e.to_string(),
-            }
-        })?),
+        Some(v) => {
+            let op = serde_json::from_value::<Op>(v.clone()).map_err(|e| {
+                HistoryErrorKind::BadField {
+                    field: "op",
+                    reason: e.to_string(),
+                }
+            })?;
+            refuse_unknown_fields("op", v, &op)?;
+            Some(op)
+        }
     };
     let result = match map.get("result") {
         None | Some(Value::Null) => None,
-        Some(v) => Some(serde_json::from_value::<Reply>(v.clone()).map_err(|e| {
-            HistoryErrorKind::BadField {
-                field: "result",
-                reason: e.to_string(),
-            }
-        })?),
+        Some(v) => {
+            let reply = serde_json::from_value::<Reply>(v.clone()).map_err(|e| {
+                HistoryErrorKind::BadField {
+                    field: "result",
+                    reason: e.to_string(),
+                }
+            })?;
+            refuse_unknown_fields("result", v, &reply)?;
+            Some(reply)
+        }
     };
     let error = match map.get("error") {
         None | Some(Value::Null) => None,
@@ -249,6 +271,30 @@ fn parse_event(text: &str) -> Result<Event, HistoryErrorKind> {
         error,
         time_ns,
     })
+}
+
+/// The top-level keys of a history line (docs/history-format.md).
+const KEYS: [&str; 6] = ["process", "type", "op", "result", "error", "time_ns"];
+
+/// Refuses a field of `input` that parsing it into `parsed` dropped: serde ignores unknown
+/// fields of the vocabulary's tagged enums, so a misspelt field would otherwise fall back to
+/// its default. Same comparison as the trace reader's.
+fn refuse_unknown_fields<T: Serialize>(
+    field: &'static str,
+    input: &Value,
+    parsed: &T,
+) -> Result<(), HistoryErrorKind> {
+    let canonical = serde_json::to_value(parsed).map_err(|e| HistoryErrorKind::BadField {
+        field,
+        reason: e.to_string(),
+    })?;
+    match crate::trace::unknown_field(input, &canonical, String::new()) {
+        None => Ok(()),
+        Some(unknown) => Err(HistoryErrorKind::BadField {
+            field,
+            reason: format!("unknown field {unknown:?}"),
+        }),
+    }
 }
 
 fn field_u64(map: &Map<String, Value>, field: &'static str) -> Result<u64, HistoryErrorKind> {
@@ -749,6 +795,26 @@ mod tests {
                 ),
                 3,
                 "after its `info`",
+            ),
+            (
+                r#"{"process":0,"type":"invoke","op":{"op":"tick","ms":1,"msec":1},"time_ns":1}"#
+                    .into(),
+                1,
+                "bad field `op`: unknown field \"msec\"",
+            ),
+            (
+                format!(
+                    "{invoke}\n{}",
+                    r#"{"process":0,"type":"ok","result":{"reply":"ack","extra":1},"time_ns":6}"#
+                ),
+                2,
+                "bad field `result`: unknown field \"extra\"",
+            ),
+            (
+                r#"{"process":0,"type":"invoke","op":{"op":"tick","ms":1},"time_ns":1,"tme":2}"#
+                    .into(),
+                1,
+                "unknown key \"tme\"",
             ),
         ];
         for (text, line, needle) in cases {

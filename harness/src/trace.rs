@@ -268,12 +268,13 @@ fn parse_error_name(value: &Value) -> Result<ErrorCode, TraceErrorKind> {
 
 /// The first field of `input` that the vocabulary dropped when it parsed it, found by
 /// comparing the input with the parsed value written back (`canonical`). Serde ignores
-/// unknown fields of tagged enums, so this is how a misspelt field is caught.
+/// unknown fields of tagged enums, so this is how a misspelt field is caught. The history
+/// reader (`crate::history`) uses it too, so both formats refuse the same typos.
 ///
 /// Written-back JSON leaves out `None` options and empty lists that have defaults, so an
 /// input `null` or `[]` missing from `canonical` is fine; bytes given as `{"base64": ...}`
 /// come back as a string when they are UTF-8.
-fn unknown_field(input: &Value, canonical: &Value, at: String) -> Option<String> {
+pub(crate) fn unknown_field(input: &Value, canonical: &Value, at: String) -> Option<String> {
     match (input, canonical) {
         (Value::Object(fields), Value::Object(known)) => {
             for (key, value) in fields {

@@ -461,12 +461,38 @@ fn history_pairing_and_time_order() {
 }
 
 #[test]
-#[ignore = "known gap: the history reader ignores unknown fields (the trace reader refuses them); docs/bad-input.md"]
 fn history_unknown_fields_are_refused() {
-    // A misspelt op field silently falls back to its default (`max_record` → max_records
-    // 500), so a history would claim something its author did not mean.
+    // A misspelt op field would silently fall back to its default (`max_record` →
+    // max_records 500), so a history would claim something its author did not mean; the
+    // reader refuses it, as the trace reader does. Method: a misspelt field inside an op,
+    // inside a record of an op, inside a result (line 4), and an unknown top-level key.
     let row = r#"{"process":1,"type":"invoke","op":{"op":"fetch","topic":"t","partition":0,"offset":0,"max_record":10},"time_ns":30}"#;
-    assert_bad_history(&history_with_last_line(row), 3, |k| {
-        matches!(k, HistoryErrorKind::BadField { field: "op", .. })
-    });
+    assert_bad_history(
+        &history_with_last_line(row),
+        3,
+        |k| matches!(k, HistoryErrorKind::BadField { field: "op", reason } if reason.contains("max_record")),
+    );
+    let row = r#"{"process":1,"type":"invoke","op":{"op":"produce","topic":"t","partition":0,"records":[{"vale":"x"}]},"time_ns":30}"#;
+    assert_bad_history(
+        &history_with_last_line(row),
+        3,
+        |k| matches!(k, HistoryErrorKind::BadField { field: "op", reason } if reason.contains("records[0].vale")),
+    );
+    let completion = format!(
+        "{}\n{}",
+        r#"{"process":1,"type":"invoke","op":{"op":"tick","ms":5},"time_ns":30}"#,
+        r#"{"process":1,"type":"ok","result":{"reply":"ack","acks":"all"},"time_ns":31}"#
+    );
+    assert_bad_history(
+        &history_with_last_line(&completion),
+        4,
+        |k| matches!(k, HistoryErrorKind::BadField { field: "result", reason } if reason.contains("acks")),
+    );
+    let row =
+        r#"{"process":1,"type":"invoke","op":{"op":"tick","ms":5},"time_ns":30,"thread":"main"}"#;
+    assert_bad_history(
+        &history_with_last_line(row),
+        3,
+        |k| matches!(k, HistoryErrorKind::UnknownKey(key) if key == "thread"),
+    );
 }
