@@ -496,3 +496,125 @@ fn history_unknown_fields_are_refused() {
         |k| matches!(k, HistoryErrorKind::UnknownKey(key) if key == "thread"),
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Workloads (`streamspec bench`): each row of docs/bad-input.md's workload table, through the
+// binary. A bad file exits 2 before anything runs, naming the file and the field.
+
+/// A small valid workload; each case breaks one thing in it.
+const GOOD_WORKLOAD: &str = r#"name = "bad-input-probe"
+producers = 1
+record_bytes = 27
+batch_records = 1
+rate_records_per_s = 1000
+groups = 1
+members_per_group = 1
+warmup_s = 0
+duration_s = 1
+repeats = 1
+
+[[topics]]
+name = "orders"
+partitions = 1
+"#;
+
+/// The binary refuses `bytes` as a workload with exit 2 and a message containing `names`.
+#[track_caller]
+fn assert_bad_workload(bytes: &[u8], names: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "bad.toml", bytes);
+    let out_path = dir.path().join("out.json");
+    let (code, out) = streamspec(&[
+        "bench",
+        path.to_str().unwrap(),
+        "--out",
+        out_path.to_str().unwrap(),
+        "--no-progress",
+    ]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("bad.toml"), "the file is named: {out}");
+    assert!(out.contains(names), "expected {names:?} in: {out}");
+    assert!(
+        !out_path.exists(),
+        "nothing ran, so no results were written"
+    );
+}
+
+#[test]
+fn workload_malformed_truncated_and_not_utf8() {
+    assert_bad_workload(b"name = \"x\"\nproducers = [1,", "producers");
+    // Cut mid-value: the key is left without a complete value.
+    let cut = GOOD_WORKLOAD.find("duration_s = 1").unwrap() + "duration_s = ".len();
+    assert_bad_workload(&GOOD_WORKLOAD.as_bytes()[..cut], "duration_s");
+    let mut not_utf8 = GOOD_WORKLOAD.as_bytes().to_vec();
+    not_utf8.extend_from_slice(b"\n# \xff\xfe\n");
+    assert_bad_workload(&not_utf8, "UTF-8");
+}
+
+#[test]
+fn workload_wrong_types_unknown_keys_and_missing_fields() {
+    let cases = [
+        (
+            GOOD_WORKLOAD.replace("record_bytes = 27", "record_bytes = \"big\""),
+            "record_bytes",
+        ),
+        (
+            GOOD_WORKLOAD.replace("duration_s = 1", "duraton_s = 1"),
+            "duraton_s",
+        ),
+        (GOOD_WORKLOAD.replace("duration_s = 1\n", ""), "duration_s"),
+        (
+            GOOD_WORKLOAD.replace("rate_records_per_s = 1000", "rate_records_per_s = \"fast\""),
+            "rate_records_per_s",
+        ),
+    ];
+    for (text, field) in cases {
+        assert_bad_workload(text.as_bytes(), field);
+    }
+}
+
+#[test]
+fn workload_values_out_of_range_and_huge_numbers() {
+    let cases = [
+        (
+            GOOD_WORKLOAD.replace("duration_s = 1", "duration_s = 0"),
+            "duration_s",
+        ),
+        (
+            GOOD_WORKLOAD.replace("record_bytes = 27", "record_bytes = 99999999999"),
+            "record_bytes",
+        ),
+        (
+            GOOD_WORKLOAD.replace("producers = 1", "producers = 18446744073709551616"),
+            "producers",
+        ),
+        (
+            GOOD_WORKLOAD.replace("partitions = 1", "partitions = 0"),
+            "topics[0].partitions",
+        ),
+        (
+            GOOD_WORKLOAD.replace("name = \"orders\"", "name = \"a b\""),
+            "topics[0].name",
+        ),
+        (
+            GOOD_WORKLOAD.replace("repeats = 1", "repeats = 0"),
+            "repeats",
+        ),
+        (
+            GOOD_WORKLOAD.replace("rate_records_per_s = 1000", "rate_records_per_s = -5"),
+            "rate_records_per_s",
+        ),
+    ];
+    for (text, field) in cases {
+        assert_bad_workload(text.as_bytes(), field);
+    }
+}
+
+#[test]
+fn a_missing_workload_file_is_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    let (code, out) = streamspec(&["bench", path.to_str().unwrap(), "--no-progress"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("bad.toml"), "{out}");
+}

@@ -22,7 +22,7 @@ use crate::bench::baseline::{
 use crate::bench::plot;
 use crate::bench::results::{Machine, Medians, PointResults, Results};
 use crate::bench::runner::run_point;
-use crate::bench::workload::{Workload, REPEATS_MAX};
+use crate::bench::workload::{Workload, WorkloadError, REPEATS_MAX};
 
 use super::{EXIT_BAD_INPUT, EXIT_FAILED, EXIT_PASSED};
 
@@ -75,7 +75,12 @@ pub fn run(args: &BenchArgs, out: &mut dyn Write) -> u8 {
 
 /// The workload with the command line's overrides applied and checked again.
 fn workload_of(args: &BenchArgs) -> Result<Workload, String> {
-    let mut workload = Workload::read(&args.workload).map_err(|e| e.to_string())?;
+    // Every message names the file: I/O and syntax errors carry it, range errors only their
+    // field.
+    let mut workload = Workload::read(&args.workload).map_err(|e| match e {
+        WorkloadError::Invalid { .. } => format!("{}: {e}", args.workload.display()),
+        other => other.to_string(),
+    })?;
     if let Some(repeats) = args.repeats {
         workload.repeats = repeats;
     }
