@@ -587,7 +587,7 @@ fn produce_loop(target: &dyn ConcurrentTarget, config: &SoakConfig, ledger: &Led
             .acked_records
             .fetch_add(count as u64, Ordering::SeqCst);
         batches += 1;
-        if batches % RETRY_EVERY_BATCHES == 0 {
+        if batches.is_multiple_of(RETRY_EVERY_BATCHES) {
             // The same batch again: a duplicate, answered with the original offset.
             match target.apply(&op) {
                 Ok(Reply::Produced {
@@ -662,7 +662,7 @@ fn consume_loop(target: &dyn ConcurrentTarget, ledger: &Ledger, group: usize, me
     let mut polls: u64 = 0;
     while !ledger.stopped() {
         polls += 1;
-        if member_index == 0 && polls % CHURN_EVERY_POLLS == 0 {
+        if member_index == 0 && polls.is_multiple_of(CHURN_EVERY_POLLS) {
             let _ = target.apply(&Op::LeaveGroup {
                 group: group_id(group),
                 member: member.clone(),

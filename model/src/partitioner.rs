@@ -18,9 +18,9 @@ pub fn murmur2(data: &[u8]) -> i32 {
     // in a Java byte[], so the truncating cast matches Kafka for every possible key.
     let mut h: u32 = MURMUR2_SEED ^ (data.len() as u32);
 
-    let mut chunks = data.chunks_exact(4);
-    for chunk in &mut chunks {
-        let mut k = u32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
+    let (chunks, tail) = data.as_chunks::<4>();
+    for chunk in chunks {
+        let mut k = u32::from_le_bytes(*chunk);
         k = k.wrapping_mul(MURMUR2_M);
         k ^= k >> MURMUR2_R;
         k = k.wrapping_mul(MURMUR2_M);
@@ -29,7 +29,6 @@ pub fn murmur2(data: &[u8]) -> i32 {
     }
 
     // Java's `switch (length % 4)` falls through from case 3 to case 1.
-    let tail = chunks.remainder();
     if tail.len() >= 3 {
         h ^= u32::from(tail[2]) << 16;
     }

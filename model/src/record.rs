@@ -205,7 +205,7 @@ mod base64 {
 
     pub fn decode(text: &str) -> Option<Vec<u8>> {
         let text = text.as_bytes();
-        if text.len() % 4 != 0 {
+        if !text.len().is_multiple_of(4) {
             return None;
         }
         let mut out = Vec::with_capacity(text.len() / 4 * 3);

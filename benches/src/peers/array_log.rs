@@ -43,7 +43,7 @@ struct Partition {
 impl Partition {
     fn new(capacity_records: u64, value_bytes: usize) -> Partition {
         assert!(
-            value_bytes >= VALUE_BYTES_MIN && value_bytes % 8 == 0,
+            value_bytes >= VALUE_BYTES_MIN && value_bytes.is_multiple_of(8),
             "the array log holds whole words"
         );
         let words_per_record = value_bytes / 8;

@@ -250,7 +250,7 @@ pub fn search<S: Spec>(spec: &mut S, entries: &[Entry<'_>], bounds: &Bounds) -> 
         }
         debug_assert!(node != NIL, "the list always ends with a return");
         let i = (node / 2) as usize;
-        if node % 2 == 0 {
+        if node.is_multiple_of(2) {
             let entry = &entries[i];
             // An entry waiting for its predecessor is no candidate yet. Whether it is depends
             // only on the linearized set, which the memo key holds, so the memo stays sound.
