@@ -29,12 +29,12 @@ use streamspec_model::{
 use crate::group::{AssignedPartition, Group, GroupTable, GroupView, Member};
 use crate::log::{AppendBatch, AppendError, Log, OffsetOutOfRange};
 use crate::offsets::Committed;
-use crate::partitioner::kafka_partition;
 use crate::producer::{BatchRecord, ProducerRegistry, SequenceVerdict};
 use crate::retention::eligible_log_start;
 use crate::segment::{record_parts, RecordParts};
 use crate::sync::{lock, Arc, AtomicI64, Mutex, Ordering};
 use crate::topic::{topic_name_is_legal, Partition, Topic, TopicTable};
+use streamspec_model::partitioner::kafka_partition;
 
 /// The logical clock, shared with partition handles.
 #[derive(Debug, Default)]

@@ -18,7 +18,6 @@
 //! - [`offsets`]: committed offsets, one cell per group per partition.
 //! - [`group`]: membership views, generations, assignors, and the commit fence.
 //! - [`topic`]: topics, partitions and the topic table snapshot.
-//! - [`partitioner`]: Kafka's murmur2 partitioner.
 //! - [`engine`]: `apply` over all of the above, and the typed handle.
 //!
 //! docs/ARCHITECTURE.md walks the produce, fetch, commit and retention paths;
@@ -33,7 +32,6 @@ pub mod group;
 pub mod log;
 pub mod notify;
 pub mod offsets;
-pub mod partitioner;
 pub mod producer;
 pub mod recycle;
 pub mod retention;

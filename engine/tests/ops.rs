@@ -251,7 +251,7 @@ fn produce_checks_and_appends() {
     );
     assert_eq!(produce(&engine, "t", Some(0), values(2)), produced(0, 1));
     // Keyed: Kafka's murmur2 partitioner; keyless: round robin from 0.
-    let keyed = (streamspec_engine::partitioner::murmur2(b"key") & 0x7fff_ffff) % 3;
+    let keyed = (streamspec_model::partitioner::murmur2(b"key") & 0x7fff_ffff) % 3;
     assert_eq!(
         produce(&engine, "t", None, vec![Record::keyed("key", "v")]),
         produced(keyed, if keyed == 0 { 3 } else { 0 })
