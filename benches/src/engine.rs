@@ -174,33 +174,14 @@ impl System for EngineFastPath {
                     written = end;
                 }
             }
-            let start_line = StartLine::new(workload.members);
-            thread::scope(|scope| {
-                let members: Vec<_> = (0..workload.members)
-                    .map(|member| {
-                        let (from, start_line) = (&from, &start_line);
-                        scope.spawn(move || {
-                            start_line.wait();
-                            workload
-                                .assignment(member)
-                                .fold(Tally::default(), |sum, p| {
-                                    sum.merge(drain(
-                                        &handles[p],
-                                        from[p],
-                                        workload.records_per_partition,
-                                        workload.batch_records,
-                                    ))
-                                })
-                        })
-                    })
-                    .collect();
-                let started = start_line.release();
-                let tallies = members.into_iter().map(|m| m.join().unwrap()).collect();
-                Some(Run {
-                    elapsed: started.elapsed(),
-                    tallies,
-                })
-            })
+            Some(workload.time_members(|p| {
+                drain(
+                    &handles[p],
+                    from[p],
+                    workload.records_per_partition,
+                    workload.batch_records,
+                )
+            }))
         })
     }
 

@@ -162,6 +162,35 @@ impl GroupScaling {
     pub fn records_total(&self) -> u64 {
         self.records_per_partition * GROUP_PARTITIONS as u64
     }
+
+    /// The timed part every subject shares: one thread per member, released together, each
+    /// draining its assigned partitions in order with `drain_partition` (which tallies one
+    /// partition, as [`GroupScaling::expected`] does); the time is from the release until
+    /// the last member is done.
+    pub fn time_members(&self, drain_partition: impl Fn(usize) -> Tally + Sync) -> Run {
+        let start_line = StartLine::new(self.members);
+        std::thread::scope(|scope| {
+            let members: Vec<_> = (0..self.members)
+                .map(|member| {
+                    let (start_line, drain_partition) = (&start_line, &drain_partition);
+                    scope.spawn(move || {
+                        start_line.wait();
+                        self.assignment(member)
+                            .fold(Tally::default(), |sum, p| sum.merge(drain_partition(p)))
+                    })
+                })
+                .collect();
+            let started = start_line.release();
+            let tallies = members
+                .into_iter()
+                .map(|m| m.join().expect("no member panics"))
+                .collect();
+            Run {
+                elapsed: started.elapsed(),
+                tallies,
+            }
+        })
+    }
 }
 
 /// Kafka's range assignment of `partitions` over `members`: member `i` gets

@@ -151,34 +151,14 @@ fn group_scaling_sized<const B: usize>(workload: &GroupScaling) -> Run {
             receiver
         })
         .collect();
-    let start_line = StartLine::new(workload.members);
-    thread::scope(|scope| {
-        let members: Vec<_> = (0..workload.members)
-            .map(|member| {
-                let (partitions, start_line) = (&partitions, &start_line);
-                scope.spawn(move || {
-                    start_line.wait();
-                    // Each partition is tallied on its own, as the expectation is.
-                    workload
-                        .assignment(member)
-                        .fold(Tally::default(), |sum, p| {
-                            let mut tally = Tally::default();
-                            while let Ok(batch) = partitions[p].try_recv() {
-                                for value in &batch {
-                                    tally.add(value);
-                                }
-                            }
-                            sum.merge(tally)
-                        })
-                })
-            })
-            .collect();
-        let started = start_line.release();
-        let tallies = members.into_iter().map(|m| m.join().unwrap()).collect();
-        Run {
-            elapsed: started.elapsed(),
-            tallies,
+    workload.time_members(|p| {
+        let mut tally = Tally::default();
+        while let Ok(batch) = partitions[p].try_recv() {
+            for value in &batch {
+                tally.add(value);
+            }
         }
+        tally
     })
 }
 

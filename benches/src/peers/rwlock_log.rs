@@ -103,32 +103,9 @@ impl System for RwLockLog {
                 log
             })
             .collect();
-        let start_line = StartLine::new(workload.members);
-        thread::scope(|scope| {
-            let members: Vec<_> =
-                (0..workload.members)
-                    .map(|member| {
-                        let (partitions, start_line) = (&partitions, &start_line);
-                        scope.spawn(move || {
-                            start_line.wait();
-                            workload
-                                .assignment(member)
-                                .fold(Tally::default(), |sum, p| {
-                                    sum.merge(partitions[p].drain(
-                                        workload.records_per_partition,
-                                        workload.batch_records,
-                                    ))
-                                })
-                        })
-                    })
-                    .collect();
-            let started = start_line.release();
-            let tallies = members.into_iter().map(|m| m.join().unwrap()).collect();
-            Some(Run {
-                elapsed: started.elapsed(),
-                tallies,
-            })
-        })
+        Some(workload.time_members(|p| {
+            partitions[p].drain(workload.records_per_partition, workload.batch_records)
+        }))
     }
 
     fn produce(workload: &Produce) -> Option<Run> {
