@@ -682,6 +682,27 @@ impl Engine {
         self.group_table(guard).groups.get(name)
     }
 
+    /// Group `group_name`, its current view and the index of `member_id` in it, if the member
+    /// is in the group at `generation`: unknown group or member → `unknown_member_id`, then
+    /// the generation check of [`GroupView::check_generation`].
+    fn member_in_generation<'g>(
+        &self,
+        group_name: &str,
+        member_id: &str,
+        generation: i32,
+        guard: &'g Guard,
+    ) -> Result<(&'g Arc<Group>, &'g GroupView, usize), ErrorCode> {
+        let group = self
+            .group(group_name, guard)
+            .ok_or(ErrorCode::UnknownMemberId)?;
+        let view = group.view(guard);
+        let index = view
+            .member_index(member_id)
+            .ok_or(ErrorCode::UnknownMemberId)?;
+        view.check_generation(generation)?;
+        Ok((group, view, index))
+    }
+
     /// Create group `name` (which must not exist). Call under the control mutex.
     fn create_group(&self, name: &str, guard: &Guard) -> Result<Arc<Group>, ErrorCode> {
         let table = self.group_table(guard);
@@ -823,14 +844,8 @@ impl Engine {
             return Err(ErrorCode::InvalidGroupId);
         }
         let guard = crossbeam_epoch::pin();
-        let group = self
-            .group(group_name, &guard)
-            .ok_or(ErrorCode::UnknownMemberId)?;
-        let view = group.view(&guard);
-        let index = view
-            .member_index(member_id)
-            .ok_or(ErrorCode::UnknownMemberId)?;
-        view.check_generation(generation)?;
+        let (_, view, index) =
+            self.member_in_generation(group_name, member_id, generation, &guard)?;
         view.members[index]
             .last_seen_ms
             .store(self.clock.now_ms(), Ordering::Release);
@@ -949,14 +964,8 @@ impl Engine {
             return Err(ErrorCode::InvalidRequest);
         }
         let guard = crossbeam_epoch::pin();
-        let group = self
-            .group(group_name, &guard)
-            .ok_or(ErrorCode::UnknownMemberId)?;
-        let view = group.view(&guard);
-        let index = view
-            .member_index(member_id)
-            .ok_or(ErrorCode::UnknownMemberId)?;
-        view.check_generation(generation)?;
+        let (group, view, index) =
+            self.member_in_generation(group_name, member_id, generation, &guard)?;
         let member = &view.members[index];
         let reset = member.reset();
         let assigned = &view.assignments[index];
