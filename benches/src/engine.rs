@@ -133,32 +133,19 @@ impl System for EngineFastPath {
         with_orders_topic(1, |handles| {
             let handle = &handles[0];
             let from = handle.high_watermark();
-            let start_line = StartLine::new(workload.consumers);
-            thread::scope(|scope| {
-                let readers: Vec<_> = (0..workload.consumers)
-                    .map(|_| {
-                        let (handle, start_line) = (handle.clone(), &start_line);
-                        scope.spawn(move || {
-                            start_line.wait();
-                            drain(&handle, from, workload.records, workload.batch_records)
-                        })
-                    })
-                    .collect();
-                let mut buffer = Vec::new();
-                let started = start_line.release();
-                let batch = workload.batch_records as u64;
-                let mut written = 0;
-                while written < workload.records {
-                    let end = (written + batch).min(workload.records);
-                    append(handle, written, end, workload.value_bytes, &mut buffer);
-                    written = end;
-                }
-                let tallies = readers.into_iter().map(|r| r.join().unwrap()).collect();
-                Some(Run {
-                    elapsed: started.elapsed(),
-                    tallies,
-                })
-            })
+            let mut buffer = Vec::new();
+            Some(workload.time_consumers(
+                || drain(handle, from, workload.records, workload.batch_records),
+                |batch| {
+                    append(
+                        handle,
+                        batch.start,
+                        batch.end,
+                        workload.value_bytes,
+                        &mut buffer,
+                    )
+                },
+            ))
         })
     }
 

@@ -125,6 +125,44 @@ impl FanOut {
     pub fn expected(&self) -> Tally {
         Tally::expected(0, self.records, self.value_bytes)
     }
+
+    /// The timed part every subject shares: `consumers` threads each running `consume` (which
+    /// reads every record and tallies it), released together with the producer, which calls
+    /// `produce(first..end)` for each batch of `batch_records` sequence numbers in order; the
+    /// time is from the release until the last consumer is done.
+    pub fn time_consumers(
+        &self,
+        consume: impl Fn() -> Tally + Sync,
+        mut produce: impl FnMut(std::ops::Range<u64>),
+    ) -> Run {
+        let start_line = StartLine::new(self.consumers);
+        std::thread::scope(|scope| {
+            let readers: Vec<_> = (0..self.consumers)
+                .map(|_| {
+                    scope.spawn(|| {
+                        start_line.wait();
+                        consume()
+                    })
+                })
+                .collect();
+            let started = start_line.release();
+            let batch = self.batch_records as u64;
+            let mut written = 0;
+            while written < self.records {
+                let end = (written + batch).min(self.records);
+                produce(written..end);
+                written = end;
+            }
+            let tallies = readers
+                .into_iter()
+                .map(|r| r.join().expect("no consumer panics"))
+                .collect();
+            Run {
+                elapsed: started.elapsed(),
+                tallies,
+            }
+        })
+    }
 }
 
 /// Partitions in the group scaling workload (the "8 partitions").

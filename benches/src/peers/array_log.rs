@@ -129,33 +129,16 @@ impl System for ArrayLog {
 
     fn fan_out(workload: &FanOut) -> Option<Run> {
         let log = Partition::new(workload.records, workload.value_bytes);
-        let start_line = StartLine::new(workload.consumers);
-        thread::scope(|scope| {
-            let readers: Vec<_> = (0..workload.consumers)
-                .map(|_| {
-                    scope.spawn(|| {
-                        start_line.wait();
-                        log.drain(workload.records, workload.batch_records)
-                    })
-                })
-                .collect();
-            let started = start_line.release();
-            let batch = workload.batch_records as u64;
-            let mut written = 0;
-            while written < workload.records {
-                let end = (written + batch).min(workload.records);
-                for index in written..end {
+        Some(workload.time_consumers(
+            || log.drain(workload.records, workload.batch_records),
+            |batch| {
+                let end = batch.end;
+                for index in batch {
                     log.write(index, index);
                 }
                 log.publish(end);
-                written = end;
-            }
-            let tallies = readers.into_iter().map(|r| r.join().unwrap()).collect();
-            Some(Run {
-                elapsed: started.elapsed(),
-                tallies,
-            })
-        })
+            },
+        ))
     }
 
     fn group_scaling(workload: &GroupScaling) -> Option<Run> {

@@ -66,30 +66,10 @@ impl System for RwLockLog {
 
     fn fan_out(workload: &FanOut) -> Option<Run> {
         let log = Partition::default();
-        let start_line = StartLine::new(workload.consumers);
-        thread::scope(|scope| {
-            let readers: Vec<_> = (0..workload.consumers)
-                .map(|_| {
-                    scope.spawn(|| {
-                        start_line.wait();
-                        log.drain(workload.records, workload.batch_records)
-                    })
-                })
-                .collect();
-            let started = start_line.release();
-            let batch = workload.batch_records as u64;
-            let mut written = 0;
-            while written < workload.records {
-                let end = (written + batch).min(workload.records);
-                log.append((written..end).map(|s| Partition::record(s, workload.value_bytes)));
-                written = end;
-            }
-            let tallies = readers.into_iter().map(|r| r.join().unwrap()).collect();
-            Some(Run {
-                elapsed: started.elapsed(),
-                tallies,
-            })
-        })
+        Some(workload.time_consumers(
+            || log.drain(workload.records, workload.batch_records),
+            |batch| log.append(batch.map(|s| Partition::record(s, workload.value_bytes))),
+        ))
     }
 
     fn group_scaling(workload: &GroupScaling) -> Option<Run> {
