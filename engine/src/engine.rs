@@ -1088,9 +1088,9 @@ fn poll_start(
                 continue;
             }
         }
-        // `log_start` was loaded just before the high watermark; if it moved in between, the
-        // position may lie below the log start at the linearization point, which the read
-        // detects (it checks against a later log start) and answers by resolving again.
+        // The bounds hold together at the high watermark's load; the log start may move
+        // before the read, which then finds the position below its own, later bounds and
+        // answers by resolving again.
         let candidate = loaded.or(committed.map(|c| c.offset));
         let position = match candidate {
             Some(p) if (log_start..=high_watermark).contains(&p) => p,

@@ -9,8 +9,9 @@
 //!
 //! Append = reserve (CAS) → write the slots and arena bytes of `r..r + n` (plain writes,
 //! nobody else touches them) → publish in order: wait until `high_watermark == r`, then store
-//! `r + n` with Release. A reader loads `log_start` then `high_watermark` (Acquire) and reads
-//! only below the latter, so it sees no gap, no torn record, and every batch whole. The only
+//! `r + n` with Release. A reader loads `log_start`, `high_watermark` and `log_start` again
+//! (Acquire; [`Log::bounds`]), retrying until the two log starts agree, and reads only below
+//! the high watermark, so it sees no gap, no torn record, and every batch whole. The only
 //! wait is for an earlier appender of the same partition to finish copying its batch (no lock
 //! is held and no allocation larger than one segment happens in that window).
 //!
@@ -128,13 +129,23 @@ impl Log {
         self.log_start.load(Ordering::Acquire)
     }
 
-    /// `(log_start, high_watermark)`, loaded in that order so `log_start ≤ high_watermark`.
+    /// `(log_start, high_watermark)` as both were at one instant, the high watermark's load,
+    /// which is where a read takes effect. The log start is loaded before and after it and
+    /// the pair is taken only when the two agree: both only grow, so the log start held that
+    /// value at the instant in between. (Loaded once, before, a read stalled between the two
+    /// loads paired a log start from before a `delete_records` with a high watermark from
+    /// after a later append: a state the log was never in, which `streamspec check` caught.)
+    /// A retry means retention advanced meanwhile, so the loop is lock-free.
     #[inline]
     pub fn bounds(&self) -> (i64, i64) {
-        let log_start = self.log_start_offset();
-        let high_watermark = self.high_watermark();
-        debug_assert!(log_start <= high_watermark);
-        (log_start, high_watermark)
+        loop {
+            let log_start = self.log_start_offset();
+            let high_watermark = self.high_watermark();
+            if self.log_start_offset() == log_start {
+                debug_assert!(log_start <= high_watermark);
+                return (log_start, high_watermark);
+            }
+        }
     }
 
     /// Append `batch` at consecutive offsets; returns the first. Visible to every read that
