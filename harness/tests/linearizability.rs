@@ -322,3 +322,39 @@ fn a_failed_poll_has_no_effect_even_after_some_partitions_could_have_been_read()
         Verdict::Illegal(_)
     ));
 }
+
+#[test]
+fn the_engines_fetch_with_bounds_from_two_instants_is_illegal_at_that_fetch() {
+    // Goal: the checker catches the real engine bug `streamspec check` found (round 543 of a
+    // 60 s run, seed 1; docs/SAFETY.md, "Bounds from two instants"), kept as the recorded
+    // history cut to partition log-5 up to the culprit's completion. Process 1's fetch from
+    // offset 5 answered log start 0 with high watermark 69, while a `delete_records` had
+    // moved the log start to 29 before the high watermark reached 69. Method: the checker must
+    // name that fetch; answering the log start the log had at 69 (and so refusing offset 5)
+    // makes the history linearizable again.
+    let path = "tests/histories/engine-fetch-bounds-from-two-instants.jsonl";
+    let history = History::read(std::path::Path::new(path)).expect("the kept history");
+    let culprit = history
+        .ops
+        .iter()
+        .position(|o| {
+            o.process == 1
+                && matches!(
+                    &o.outcome,
+                    Outcome::Ok(Reply::Fetched {
+                        high_watermark: 69,
+                        log_start_offset: 0,
+                        ..
+                    })
+                )
+        })
+        .expect("the fetch that paired the two instants");
+    let Verdict::Illegal(illegal) = check(&history, &options()).verdict else {
+        panic!("the history must not linearize");
+    };
+    assert_eq!(illegal.culprit, Some(culprit), "{illegal:?}");
+
+    let mut mended = history.clone();
+    mended.ops[culprit].outcome = Outcome::Fail(streamspec_model::ErrorCode::OffsetOutOfRange);
+    assert_eq!(check(&mended, &options()).verdict, Verdict::Linearizable);
+}
