@@ -18,9 +18,11 @@
 //! (the engine's `RETAINED_RECORDS_MAX`), so no run appends more than that to one partition.
 
 use std::cell::RefCell;
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::thread;
 use std::time::Duration;
 
+use crossbeam_utils::CachePadded;
 use streamspec_engine::{Engine, PartitionHandle};
 use streamspec_model::{Op, Reply, TopicConfig};
 
@@ -87,29 +89,52 @@ pub fn with_orders_topic<R>(partitions: usize, f: impl FnOnce(&[PartitionHandle]
     result
 }
 
-/// Append records `first..end` with `value_bytes`-byte values as one batch, encoding them into
-/// `buffer` first.
-fn append(
-    handle: &PartitionHandle,
-    first: u64,
-    end: u64,
-    value_bytes: usize,
-    buffer: &mut Vec<u8>,
-) {
-    let records = (end - first) as usize;
-    buffer.resize(records * value_bytes, 0);
-    for (value, sequence) in buffer.chunks_exact_mut(value_bytes).zip(first..end) {
-        encode_value(sequence, value);
-    }
-    let values: Vec<&[u8]> = buffer.chunks_exact(value_bytes).collect();
+/// Append records `first..end` with `value_bytes`-byte values as one batch, each encoded
+/// straight into the log (zero-copy produce).
+fn append(handle: &PartitionHandle, first: u64, end: u64, value_bytes: usize) {
     handle
-        .append_values(&values)
+        .append_values_with((end - first) as usize, value_bytes, |i, value| {
+            encode_value(first + i as u64, value)
+        })
         .expect("bench appends stay within the limits");
 }
 
+/// Records between two looks of the fan-out producer at its consumers' positions (4
+/// segments): how often consumed-by-all retention runs.
+const TRIM_EVERY_RECORDS: u64 = 16_384;
+
+/// Where each fan-out consumer has read up to: the consumed-by-all retention's input, as a
+/// group's committed offset is a broker's.
+struct Positions(Vec<CachePadded<AtomicI64>>);
+
+impl Positions {
+    fn new(consumers: usize, from: i64) -> Positions {
+        Positions(
+            (0..consumers)
+                .map(|_| CachePadded::new(AtomicI64::new(from)))
+                .collect(),
+        )
+    }
+
+    /// The offset every consumer has read up to.
+    fn consumed_by_all(&self) -> i64 {
+        self.0
+            .iter()
+            .map(|p| p.load(Ordering::Acquire))
+            .min()
+            .expect("at least one consumer")
+    }
+}
+
 /// Read `records` records from offset `from`, at most `batch` per fetch, yielding when
-/// caught up.
-fn drain(handle: &PartitionHandle, from: i64, records: u64, batch: usize) -> Tally {
+/// caught up; `position`, when given, is published after each fetch.
+fn drain(
+    handle: &PartitionHandle,
+    from: i64,
+    records: u64,
+    batch: usize,
+    published: Option<&AtomicI64>,
+) -> Tally {
     let mut tally = Tally::default();
     let mut position = from;
     while ((position - from) as u64) < records {
@@ -122,6 +147,9 @@ fn drain(handle: &PartitionHandle, from: i64, records: u64, batch: usize) -> Tal
             wait_briefly();
         }
         position += summary.count as i64;
+        if let Some(published) = published {
+            published.store(position, Ordering::Release);
+        }
     }
     tally
 }
@@ -133,17 +161,26 @@ impl System for EngineFastPath {
         with_orders_topic(1, |handles| {
             let handle = &handles[0];
             let from = handle.high_watermark();
-            let mut buffer = Vec::new();
+            let positions = Positions::new(workload.consumers, from);
+            let consumer = AtomicUsize::new(0);
             Some(workload.time_consumers(
-                || drain(handle, from, workload.records, workload.batch_records),
-                |batch| {
-                    append(
+                || {
+                    let position = &positions.0[consumer.fetch_add(1, Ordering::Relaxed)];
+                    drain(
                         handle,
-                        batch.start,
-                        batch.end,
-                        workload.value_bytes,
-                        &mut buffer,
+                        from,
+                        workload.records,
+                        workload.batch_records,
+                        Some(position),
                     )
+                },
+                |batch| {
+                    append(handle, batch.start, batch.end, workload.value_bytes);
+                    if batch.end / TRIM_EVERY_RECORDS != batch.start / TRIM_EVERY_RECORDS {
+                        handle
+                            .delete_records(positions.consumed_by_all())
+                            .expect("consumed offsets are in the log");
+                    }
                 },
             ))
         })
@@ -152,12 +189,11 @@ impl System for EngineFastPath {
     fn group_scaling(workload: &GroupScaling) -> Option<Run> {
         with_orders_topic(GROUP_PARTITIONS, |handles| {
             let from: Vec<i64> = handles.iter().map(|h| h.high_watermark()).collect();
-            let mut buffer = Vec::new();
             for handle in handles {
                 let mut written = 0;
                 while written < workload.records_per_partition {
                     let end = (written + 1_000).min(workload.records_per_partition);
-                    append(handle, written, end, workload.value_bytes, &mut buffer);
+                    append(handle, written, end, workload.value_bytes);
                     written = end;
                 }
             }
@@ -167,6 +203,7 @@ impl System for EngineFastPath {
                     from[p],
                     workload.records_per_partition,
                     workload.batch_records,
+                    None,
                 )
             }))
         })

@@ -122,6 +122,57 @@ impl AppendBatch for ValueBatch<'_> {
     }
 }
 
+/// Fixed-size plain values written in place by a closure: the zero-copy produce path.
+struct FilledValues<F> {
+    count: usize,
+    value_bytes: usize,
+    now_ms: i64,
+    /// `RefCell` because `AppendBatch` lends the batch shared; the log calls `fill_values`
+    /// from one thread, once per segment the batch spans, never reentrantly.
+    fill: std::cell::RefCell<F>,
+    /// A panic `fill` raised, resumed once the batch is published.
+    panic: std::cell::Cell<Option<Box<dyn std::any::Any + Send>>>,
+}
+
+impl<F: FnMut(usize, &mut [u8])> AppendBatch for FilledValues<F> {
+    fn len(&self) -> usize {
+        self.count
+    }
+
+    fn parts(&self, _index: usize) -> RecordParts<'_> {
+        unreachable!("the log writes fixed values through fill_values")
+    }
+
+    fn fixed_values(&self) -> Option<(usize, i64)> {
+        Some((self.value_bytes, self.now_ms))
+    }
+
+    fn fill_values(&self, first: usize, out: &mut [u8]) {
+        let fill = &mut *self.fill.borrow_mut();
+        if self.value_bytes == 0 {
+            return;
+        }
+        let value_bytes = self.value_bytes;
+        let mut filled = 0;
+        // After a panic, the rest of the batch (later segments) is zeros too.
+        let earlier = self.panic.take();
+        let panicked = earlier.is_some();
+        self.panic.set(earlier);
+        if !panicked {
+            let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                for value in out.chunks_exact_mut(value_bytes) {
+                    fill(first + filled / value_bytes, value);
+                    filled += value_bytes;
+                }
+            }));
+            if let Err(payload) = run {
+                self.panic.set(Some(payload));
+            }
+        }
+        out[filled..].fill(0);
+    }
+}
+
 fn id_is_legal(id: &str) -> bool {
     !id.is_empty() && id.len() <= ID_LENGTH_MAX
 }
@@ -1258,6 +1309,47 @@ impl PartitionHandle {
                 now_ms: self.clock.now_ms(),
             })
             .map_err(append_error)
+    }
+
+    /// Append `count` keyless, headerless values of `value_bytes` bytes each, stamped with the
+    /// clock, written in place: `fill(i, out)` writes value `i` into `out` (`value_bytes`
+    /// long), straight into the log's arena (zero-copy produce, like a ring buffer's publish
+    /// closure). Returns the first offset; the same checks as produce (count, size) apply.
+    /// `fill` is not called for zero-byte values.
+    ///
+    /// `fill` runs after the batch's offsets are reserved, so a panic in it cannot take them
+    /// back: the batch is still appended, with zeros from the panicking value on (the
+    /// partition never wedges on a reserved, unpublished range), and the panic resumes once
+    /// the append is published.
+    pub fn append_values_with(
+        &self,
+        count: usize,
+        value_bytes: usize,
+        fill: impl FnMut(usize, &mut [u8]),
+    ) -> Result<i64, ErrorCode> {
+        self.check_live()?;
+        if count == 0 {
+            return Err(ErrorCode::InvalidRequest);
+        }
+        if count > BATCH_RECORDS_MAX {
+            return Err(ErrorCode::RecordListTooLarge);
+        }
+        let record_bytes = streamspec_model::record::RECORD_OVERHEAD_BYTES + value_bytes as u64;
+        if count as u64 * record_bytes > self.topic.config.max_message_bytes {
+            return Err(ErrorCode::MessageTooLarge);
+        }
+        let batch = FilledValues {
+            count,
+            value_bytes,
+            now_ms: self.clock.now_ms(),
+            fill: std::cell::RefCell::new(fill),
+            panic: std::cell::Cell::new(None),
+        };
+        let appended = self.log().append(&batch).map_err(append_error);
+        if let Some(payload) = batch.panic.take() {
+            std::panic::resume_unwind(payload);
+        }
+        appended
     }
 
     /// Append model records (non-idempotent) with produce's checks; returns the first offset.

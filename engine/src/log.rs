@@ -78,6 +78,18 @@ pub trait AppendBatch {
     fn plain_values(&self) -> Option<(&[&[u8]], i64)> {
         None
     }
+    /// When every record is a keyless, headerless, non-null value of one size stamped with
+    /// one timestamp, written in place by [`AppendBatch::fill_values`] (zero-copy produce):
+    /// `(value_bytes, timestamp_ms)`. Such a batch's [`AppendBatch::parts`] is never called.
+    fn fixed_values(&self) -> Option<(usize, i64)> {
+        None
+    }
+    /// Write the values of records `first..first + out.len() / value_bytes` into `out`, one
+    /// after another (only for a batch whose [`AppendBatch::fixed_values`] is `Some`).
+    fn fill_values(&self, first: usize, out: &mut [u8]) {
+        let _ = (first, out);
+        unreachable!("fill_values is called only when fixed_values is Some")
+    }
 }
 
 /// One partition's log. See the module docs.
@@ -180,6 +192,53 @@ impl Log {
             let in_segment =
                 ((SEGMENT_RECORDS as usize - slot_first) as i64).min(base + count - offset);
             let records = index..index + in_segment as usize;
+            if let Some((value_bytes, timestamp_ms)) = batch.fixed_values() {
+                let bytes = value_bytes * in_segment as usize;
+                let start = (value_bytes <= INLINE_RECORD_BYTES_MAX)
+                    .then(|| segment.reserve_arena(bytes))
+                    .flatten();
+                match start {
+                    // SAFETY: slots `slot_first..slot_first + in_segment` are offsets reserved
+                    // in step 1, the arena range is this batch's own reservation, and nothing
+                    // reads either before step 3 publishes.
+                    Some(start) => unsafe {
+                        segment.write_fixed_values(
+                            slot_first,
+                            in_segment as usize,
+                            start,
+                            value_bytes,
+                            timestamp_ms,
+                            |out| batch.fill_values(index, out),
+                        );
+                    },
+                    None => {
+                        // No room inline: fill a scratch buffer, then store out of line.
+                        let mut scratch = vec![0; bytes];
+                        batch.fill_values(index, &mut scratch);
+                        for i in 0..in_segment as usize {
+                            let value = &scratch[i * value_bytes..(i + 1) * value_bytes];
+                            let parts = RecordParts {
+                                key: None,
+                                value: Some(value),
+                                headers: &[],
+                                timestamp_ms,
+                            };
+                            // SAFETY: as above; `None` stores the record out of line.
+                            unsafe {
+                                segment.write_record(
+                                    slot_first + i,
+                                    None,
+                                    &parts,
+                                    parts.encoded_len(),
+                                )
+                            };
+                        }
+                    }
+                }
+                offset += in_segment;
+                index += in_segment as usize;
+                continue;
+            }
             if let Some((values, timestamp_ms)) = batch.plain_values() {
                 let values = &values[records.clone()];
                 let inline_bytes: usize = values.iter().map(|v| v.len()).sum();

@@ -1,8 +1,9 @@
 //! One segment of a partition log: a fixed number of record slots plus a byte arena.
 //!
 //! Layout (the record layout the fast fetch path is designed around):
-//! - `slots`: [`SEGMENT_RECORDS`] slots of 16 bytes, slot `i` holding the record at offset
-//!   `base_offset + i`: its timestamp and its location.
+//! - slots: [`SEGMENT_RECORDS`] slots of 16 bytes, slot `i` holding the record at offset
+//!   `base_offset + i`: its timestamp and its location, kept in two arrays (timestamps,
+//!   locations) so that a reader of values touches only the locations.
 //! - `arena`: one contiguous byte buffer; the appenders of a segment reserve disjoint ranges of
 //!   it with one `fetch_add` per batch, so a record's bytes are contiguous and a batch's records
 //!   are adjacent (a fan-out reader streams the arena).
@@ -24,7 +25,7 @@
 //! A segment is written only in slots the writer reserved (see `log.rs`), and read only below
 //! the high watermark, which is published after the writes (Release/Acquire).
 
-use std::alloc::{alloc, dealloc, Layout};
+use std::alloc::{alloc, alloc_zeroed, dealloc, Layout};
 use std::ptr::NonNull;
 
 use streamspec_model::record::RECORD_OVERHEAD_BYTES;
@@ -61,6 +62,9 @@ const META_KEY: u32 = 1;
 const META_VALUE: u32 = 2;
 const META_HEADERS: u32 = 4;
 const INLINE_KEY_LEN_BITS: u32 = 13;
+/// The `meta` of an inline keyless, headerless, non-null value (a plain value): bit 14, so a
+/// location word with these top 16 bits has bit 62 set, which no user-space address has.
+const PLAIN_META: u32 = META_VALUE << INLINE_KEY_LEN_BITS;
 const OUT_OF_LINE_KEY_LEN_BITS: u32 = 29;
 const OUT_OF_LINE_HEADER_BYTES: usize = 8;
 const VARINT_BYTES_MAX: usize = 10;
@@ -102,9 +106,9 @@ fn decode_varint(bytes: &[u8]) -> (u64, &[u8]) {
     unreachable!("a varint written by encode_varint ends within {VARINT_BYTES_MAX} bytes")
 }
 
-/// One record slot: its timestamp (sign-tagged) and its location.
+/// One record slot: its timestamp (sign-tagged) and its location. Stored as two arrays (see
+/// [`Segment`]), so a fan-out reader, which needs only locations, touches half the bytes.
 #[derive(Clone, Copy, Debug, Default)]
-#[repr(C)]
 pub struct Slot {
     /// `timestamp_ms` for an inline record, `!timestamp_ms` (negative) for an out-of-line one.
     pub timestamp_tagged: i64,
@@ -314,8 +318,11 @@ impl Arena {
     fn new(capacity_bytes: usize) -> Arena {
         debug_assert!(capacity_bytes > 0 && capacity_bytes <= u32::MAX as usize);
         let layout = Layout::array::<u8>(capacity_bytes).expect("arena layout");
+        // Zeroed, so every arena byte is initialised from the start: the zero-copy produce
+        // path lends a reserved range as `&mut [u8]` (`Segment::write_fixed_values`). Fresh
+        // pages come zeroed from the kernel anyway; recycled segments skip this.
         // SAFETY: the layout has a non-zero size (asserted above).
-        let base = unsafe { alloc(layout) };
+        let base = unsafe { alloc_zeroed(layout) };
         let base = NonNull::new(base).unwrap_or_else(|| std::alloc::handle_alloc_error(layout));
         Arena {
             base,
@@ -337,9 +344,13 @@ impl Drop for Arena {
 pub struct Segment {
     /// Offset of slot 0. Set while the segment is exclusively owned, before it is linked.
     base_offset: i64,
-    /// [`SEGMENT_RECORDS`] slots; slot `i` is written once by the writer that reserved offset
-    /// `base_offset + i`, and read only after the high watermark covers it.
-    slots: Box<[UnsafeCell<Slot>]>,
+    /// [`SEGMENT_RECORDS`] slots, as two arrays (`timestamps_tagged[i]`, `locations[i]`):
+    /// slot `i` is written once by the writer that reserved offset `base_offset + i`, and read
+    /// only after the high watermark covers it. Split, not interleaved, so that reading values
+    /// ([`Segment::plain_value`]) streams 8 bytes of slot per record, not 16: the fan-out
+    /// reader is bound by the cache lines it pulls from the producer's core.
+    timestamps_tagged: Box<[UnsafeCell<i64>]>,
+    locations: Box<[UnsafeCell<u64>]>,
     arena: Arena,
     /// Next free arena byte. May run past the capacity: a writer that finds its range beyond
     /// the end stores its records out of line instead.
@@ -368,12 +379,10 @@ impl Segment {
     /// A fresh segment starting at `base_offset` with an arena of `arena_bytes`.
     pub fn new(base_offset: i64, arena_bytes: usize) -> Segment {
         debug_assert_eq!(base_offset as u64 % SEGMENT_RECORDS, 0);
-        let slots = (0..SEGMENT_RECORDS)
-            .map(|_| UnsafeCell::new(Slot::default()))
-            .collect();
         Segment {
             base_offset,
-            slots,
+            timestamps_tagged: (0..SEGMENT_RECORDS).map(|_| UnsafeCell::new(0)).collect(),
+            locations: (0..SEGMENT_RECORDS).map(|_| UnsafeCell::new(0)).collect(),
             arena: Arena::new(arena_bytes.clamp(ARENA_BYTES_MIN, ARENA_BYTES_MAX)),
             arena_cursor_bytes: AtomicU64::new(0),
             out_of_line_count: AtomicU32::new(0),
@@ -425,9 +434,9 @@ impl Segment {
         if self.out_of_line_count.load(Ordering::Relaxed) == 0 {
             return;
         }
-        for cell in &self.slots[..written_slots] {
+        for index in 0..written_slots {
             // SAFETY: exclusive access; slots below `written_slots` were fully written.
-            let slot = cell.with(|p| unsafe { *p });
+            let slot = unsafe { self.slot(index) };
             if slot.timestamp_tagged < 0 {
                 // SAFETY: a negative tag marks an out-of-line block allocated by
                 // `write_record`, freed only here, once (the caller's contract).
@@ -465,7 +474,7 @@ impl Segment {
         timestamp_ms: i64,
         value: &[u8],
     ) {
-        debug_assert!(index < self.slots.len());
+        debug_assert!(index < SEGMENT_RECORDS as usize);
         debug_assert!(timestamp_ms >= 0 && value.len() <= INLINE_RECORD_BYTES_MAX);
         debug_assert!(arena_start as usize + value.len() <= self.arena.capacity_bytes);
         // SAFETY: the arena range is reserved by the caller and within the allocation
@@ -480,13 +489,61 @@ impl Segment {
             // SAFETY: `value.len()` reserved bytes at `dst`.
             unsafe { std::ptr::copy_nonoverlapping(value.as_ptr(), dst, value.len()) };
         }
-        let meta = u64::from(META_VALUE) << INLINE_KEY_LEN_BITS;
+        let meta = u64::from(PLAIN_META);
         let slot = Slot {
             timestamp_tagged: timestamp_ms,
             location: u64::from(arena_start) | (value.len() as u64) << 32 | meta << 48,
         };
         // SAFETY: the caller reserved this slot: no other thread reads or writes it now.
-        self.slots[index].with_mut(|p| unsafe { *p = slot });
+        unsafe { self.store_slot(index, slot) };
+    }
+
+    /// Write `count` keyless, headerless values of `value_bytes` bytes each into slots
+    /// `first_slot..first_slot + count`, their bytes at arena positions from `arena_start`
+    /// on, written in place by `fill` (handed the whole reserved range at once): the
+    /// zero-copy produce path, the same encoding [`Segment::write_plain_value`] produces.
+    ///
+    /// # Safety
+    /// As [`Segment::write_record`] for each slot, with the arena range `arena_start..
+    /// arena_start + count * value_bytes` reserved.
+    #[inline]
+    pub unsafe fn write_fixed_values(
+        &self,
+        first_slot: usize,
+        count: usize,
+        arena_start: u32,
+        value_bytes: usize,
+        timestamp_ms: i64,
+        fill: impl FnOnce(&mut [u8]),
+    ) {
+        let bytes = count * value_bytes;
+        debug_assert!(first_slot + count <= SEGMENT_RECORDS as usize);
+        debug_assert!(timestamp_ms >= 0 && value_bytes <= INLINE_RECORD_BYTES_MAX);
+        debug_assert!(arena_start as usize + bytes <= self.arena.capacity_bytes);
+        if bytes > 0 {
+            // SAFETY: the range is reserved by the caller (no one else writes or reads it until
+            // publication) and within the allocation (asserted above); arena bytes are always
+            // initialised (zeroed at allocation, see `Arena::new`).
+            let out = unsafe {
+                std::slice::from_raw_parts_mut(
+                    self.arena.base.as_ptr().add(arena_start as usize),
+                    bytes,
+                )
+            };
+            fill(out);
+        }
+        let meta = u64::from(PLAIN_META);
+        let shape = (value_bytes as u64) << 32 | meta << 48;
+        let mut start = u64::from(arena_start);
+        for index in first_slot..first_slot + count {
+            let slot = Slot {
+                timestamp_tagged: timestamp_ms,
+                location: start | shape,
+            };
+            // SAFETY: the caller reserved this slot: no other thread reads or writes it now.
+            unsafe { self.store_slot(index, slot) };
+            start += value_bytes as u64;
+        }
     }
 
     /// Write one record (of encoded length `len`) into slot `index`, its bytes at arena
@@ -505,7 +562,7 @@ impl Segment {
         record: &RecordParts,
         len: usize,
     ) {
-        debug_assert!(index < self.slots.len());
+        debug_assert!(index < SEGMENT_RECORDS as usize);
         debug_assert!(record.timestamp_ms >= 0);
         debug_assert_eq!(len, record.encoded_len());
         let key_len = record.key.map_or(0, <[u8]>::len);
@@ -534,7 +591,7 @@ impl Segment {
             }
         };
         // SAFETY: the caller reserved this slot: no other thread reads or writes it now.
-        self.slots[index].with_mut(|p| unsafe { *p = slot });
+        unsafe { self.store_slot(index, slot) };
     }
 
     /// The slot at `index`.
@@ -543,10 +600,35 @@ impl Segment {
     /// The slot must be published (below the high watermark as loaded with Acquire).
     #[inline]
     pub unsafe fn slot(&self, index: usize) -> Slot {
-        debug_assert!(index < self.slots.len());
-        // SAFETY: published slots are never written again while the segment is linked or
-        // protected by the caller's epoch guard.
-        self.slots[index].with(|p| unsafe { *p })
+        Slot {
+            // SAFETY: published slots are never written again while the segment is linked or
+            // protected by the caller's epoch guard.
+            timestamp_tagged: self.timestamps_tagged[index].with(|p| unsafe { *p }),
+            // SAFETY: as above.
+            location: unsafe { self.location(index) },
+        }
+    }
+
+    /// The location word of the slot at `index`.
+    ///
+    /// # Safety
+    /// As [`Segment::slot`].
+    #[inline]
+    unsafe fn location(&self, index: usize) -> u64 {
+        // SAFETY: forwarded: a published slot is not written again while the caller reads.
+        self.locations[index].with(|p| unsafe { *p })
+    }
+
+    /// Store `slot` at `index`.
+    ///
+    /// # Safety
+    /// The caller reserved this slot: no other thread reads or writes it until publication.
+    #[inline(always)]
+    unsafe fn store_slot(&self, index: usize, slot: Slot) {
+        // SAFETY: forwarded from this function's contract.
+        self.timestamps_tagged[index].with_mut(|p| unsafe { *p = slot.timestamp_tagged });
+        // SAFETY: as above.
+        self.locations[index].with_mut(|p| unsafe { *p = slot.location });
     }
 
     /// The timestamp of the record in slot `index`.
@@ -612,14 +694,16 @@ impl Segment {
     /// As [`Segment::record`].
     #[inline]
     pub unsafe fn plain_value(&self, index: usize) -> Option<&[u8]> {
+        // Only the location word: an out-of-line slot's location is a block address, whose
+        // top 16 bits never equal `PLAIN_META` (checked in `alloc_out_of_line`), so the
+        // timestamp's out-of-line tag need not be read.
         // SAFETY: forwarded.
-        let slot = unsafe { self.slot(index) };
-        let meta = (slot.location >> 48) as u32;
-        if slot.timestamp_tagged < 0 || meta != META_VALUE << INLINE_KEY_LEN_BITS {
+        let location = unsafe { self.location(index) };
+        if (location >> 48) as u32 != PLAIN_META {
             return None;
         }
-        let start = slot.location as u32 as usize;
-        let len = (slot.location >> 32) as u16 as usize;
+        let start = location as u32 as usize;
+        let len = (location >> 32) as u16 as usize;
         debug_assert!(start + len <= self.arena.capacity_bytes);
         // SAFETY: a published inline slot names `len` written bytes at `start`.
         Some(unsafe { std::slice::from_raw_parts(self.arena.base.as_ptr().add(start), len) })
@@ -639,6 +723,12 @@ fn alloc_out_of_line(len: usize, key_len: usize, flags: u32) -> *mut u8 {
     if block.is_null() {
         std::alloc::handle_alloc_error(layout);
     }
+    // `Segment::plain_value` tells inline from out of line by the location word alone.
+    assert_ne!(
+        (block as u64 >> 48) as u32,
+        PLAIN_META,
+        "a user-space address with bit 62 set"
+    );
     let meta = key_len as u32 | flags << OUT_OF_LINE_KEY_LEN_BITS;
     // SAFETY: the block is 8-aligned and has 8 header bytes.
     unsafe {

@@ -1198,3 +1198,113 @@ fn append_values_fast_path_and_fallback_agree() {
     assert_eq!(records[5001].value.as_ref().unwrap().as_slice(), &big[..]);
     assert_eq!(records[5002].value.as_ref().unwrap().as_slice(), b"y");
 }
+
+/// Goal: zero-copy produce (`append_values_with`) stores exactly what `fill` wrote, through
+/// every path: in the arena across a segment boundary, out of line (values over the inline
+/// limit, and a first segment whose small arena runs out), zero-byte values; and refuses what
+/// produce refuses. Method: compare, through `apply`'s fetch, with the same values appended
+/// through `append_values`.
+#[test]
+fn append_values_with_stores_what_fill_wrote() {
+    let engine = Engine::new();
+    create(&engine, "filled", 1, TopicConfig::default()).unwrap();
+    create(&engine, "copied", 1, TopicConfig::default()).unwrap();
+    let filled = engine.partition_handle("filled", 0).unwrap();
+    let copied = engine.partition_handle("copied", 0).unwrap();
+    let value = |i: usize, value_bytes: usize| -> Vec<u8> {
+        (0..value_bytes).map(|b| (i * 31 + b) as u8).collect()
+    };
+    // 8-byte values over two segments (the first segment's arena is too small for all:
+    // some go out of line), then 5000-byte values (always out of line), then empty ones.
+    for (count, value_bytes) in [(9000, 8), (3, 5000), (4, 0), (1, 8)] {
+        let base = filled.high_watermark();
+        let appended = filled.append_values_with(count, value_bytes, |i, out| {
+            assert_eq!(out.len(), value_bytes);
+            out.copy_from_slice(&value(base as usize + i, value_bytes));
+        });
+        assert_eq!(appended, Ok(base));
+        let values: Vec<Vec<u8>> = (0..count)
+            .map(|i| value(base as usize + i, value_bytes))
+            .collect();
+        let refs: Vec<&[u8]> = values.iter().map(Vec::as_slice).collect();
+        assert_eq!(copied.append_values(&refs), Ok(base));
+    }
+    let end = filled.high_watermark();
+    assert_eq!(end, 9008);
+    let fetch_all = |topic: &str| fetch(&engine, topic, 0, 0, 10_000, u64::MAX);
+    assert_eq!(fetch_all("filled"), fetch_all("copied"));
+    let Ok(Reply::Fetched { records, .. }) = fetch_all("filled") else {
+        panic!("fetch failed")
+    };
+    assert_eq!(records.len(), 9008);
+    assert_eq!(
+        records[9000].value.as_ref().unwrap().as_slice(),
+        &value(9000, 5000)[..]
+    );
+    assert_eq!(records[9004].value.as_ref().unwrap().as_slice(), b"");
+
+    assert_eq!(
+        filled.append_values_with(0, 8, |_, _| {}),
+        Err(ErrorCode::InvalidRequest)
+    );
+    assert_eq!(
+        filled.append_values_with(BATCH_RECORDS_MAX + 1, 8, |_, _| {}),
+        Err(ErrorCode::RecordListTooLarge)
+    );
+    assert_eq!(
+        filled.append_values_with(
+            2,
+            TopicConfig::default().max_message_bytes as usize,
+            |_, _| {}
+        ),
+        Err(ErrorCode::MessageTooLarge)
+    );
+    assert_eq!(
+        filled.high_watermark(),
+        end,
+        "a refused batch appends nothing"
+    );
+}
+
+/// Goal: a panic in `fill` never wedges the partition: the batch (whose offsets were already
+/// reserved) is appended with zeros from the panicking value on, the panic reaches the caller,
+/// and the next append and fetch work. Method: panic at value 2 of 4, in a batch that spans
+/// two segments, so the second segment's values are zeros too.
+#[test]
+fn a_panicking_fill_appends_zeros_and_resumes_the_panic() {
+    let engine = Engine::new();
+    create(&engine, "t", 1, TopicConfig::default()).unwrap();
+    let handle = engine.partition_handle("t", 0).unwrap();
+    let segment_records = 4096;
+    handle
+        .append_values_with(segment_records - 2, 8, |_, out| out.fill(1))
+        .unwrap();
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        handle.append_values_with(4, 8, |i, out| {
+            assert!(i < 2, "fill gives up at value 2");
+            out.fill(9);
+        })
+    }));
+    assert!(panicked.is_err(), "the panic reaches the caller");
+    assert_eq!(handle.high_watermark(), segment_records as i64 + 2);
+    assert_eq!(
+        handle.append_values(&[b"after"]),
+        Ok(segment_records as i64 + 2)
+    );
+    let mut tail = Vec::new();
+    handle
+        .fetch_values_with(segment_records as i64 - 2, 10, |_, value| {
+            tail.push(value.unwrap().to_vec())
+        })
+        .unwrap();
+    assert_eq!(
+        tail,
+        vec![
+            vec![9; 8],
+            vec![9; 8],
+            vec![0; 8],
+            vec![0; 8],
+            b"after".to_vec()
+        ]
+    );
+}
