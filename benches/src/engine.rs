@@ -26,7 +26,7 @@ use crossbeam_utils::CachePadded;
 use streamspec_engine::{Engine, PartitionHandle};
 use streamspec_model::{Op, Reply, TopicConfig};
 
-use crate::peers::wait_briefly;
+use crate::peers::{in_flight_records, wait_briefly};
 use crate::workload::{
     encode_value, sequence_of, tally_sorted, Acknowledged, FanOut, GroupScaling, Latency, Produce,
     Run, StartLine, System, Tally, GROUP_PARTITIONS,
@@ -101,7 +101,7 @@ fn append(handle: &PartitionHandle, first: u64, end: u64, value_bytes: usize) {
 
 /// Records between two looks of the fan-out producer at its consumers' positions (4
 /// segments): how often consumed-by-all retention runs.
-const TRIM_EVERY_RECORDS: u64 = 16_384;
+const TRIM_EVERY_RECORDS: u64 = 4_096;
 
 /// Where each fan-out consumer has read up to: the consumed-by-all retention's input, as a
 /// group's committed offset is a broker's.
@@ -124,6 +124,13 @@ impl Positions {
             .min()
             .expect("at least one consumer")
     }
+}
+
+/// Consumed-by-all retention: drop what every consumer has read.
+fn trim(handle: &PartitionHandle, positions: &Positions) {
+    handle
+        .delete_records(positions.consumed_by_all())
+        .expect("consumed offsets are in the log");
 }
 
 /// Read `records` records from offset `from`, at most `batch` per fetch, yielding when
@@ -175,11 +182,17 @@ impl System for EngineFastPath {
                     )
                 },
                 |batch| {
+                    // The bounded peers' window: no further ahead of the slowest consumer
+                    // than a ring or a channel would let the producer be.
+                    let window = in_flight_records(workload.value_bytes) as i64;
+                    let end = from + batch.end as i64;
+                    while end - positions.consumed_by_all() > window {
+                        trim(handle, &positions);
+                        wait_briefly();
+                    }
                     append(handle, batch.start, batch.end, workload.value_bytes);
                     if batch.end / TRIM_EVERY_RECORDS != batch.start / TRIM_EVERY_RECORDS {
-                        handle
-                            .delete_records(positions.consumed_by_all())
-                            .expect("consumed offsets are in the log");
+                        trim(handle, &positions);
                     }
                 },
             ))
