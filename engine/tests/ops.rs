@@ -1,6 +1,7 @@
 //! Every op of docs/model.md through `Engine::apply`, with each error path in the documented
 //! order. Each test opens with its goal.
 
+use streamspec_engine::segment::SEGMENT_RECORDS;
 use streamspec_engine::Engine;
 use streamspec_model::config::*;
 use streamspec_model::*;
@@ -1216,7 +1217,8 @@ fn append_values_with_stores_what_fill_wrote() {
     };
     // 8-byte values over two segments (the first segment's arena is too small for all:
     // some go out of line), then 5000-byte values (always out of line), then empty ones.
-    for (count, value_bytes) in [(9000, 8), (3, 5000), (4, 0), (1, 8)] {
+    let first = 2 * SEGMENT_RECORDS as usize + 808;
+    for (count, value_bytes) in [(first, 8), (3, 5000), (4, 0), (1, 8)] {
         let base = filled.high_watermark();
         let appended = filled.append_values_with(count, value_bytes, |i, out| {
             assert_eq!(out.len(), value_bytes);
@@ -1230,18 +1232,18 @@ fn append_values_with_stores_what_fill_wrote() {
         assert_eq!(copied.append_values(&refs), Ok(base));
     }
     let end = filled.high_watermark();
-    assert_eq!(end, 9008);
+    assert_eq!(end as usize, first + 8);
     let fetch_all = |topic: &str| fetch(&engine, topic, 0, 0, 10_000, u64::MAX);
     assert_eq!(fetch_all("filled"), fetch_all("copied"));
     let Ok(Reply::Fetched { records, .. }) = fetch_all("filled") else {
         panic!("fetch failed")
     };
-    assert_eq!(records.len(), 9008);
+    assert_eq!(records.len(), first + 8);
     assert_eq!(
-        records[9000].value.as_ref().unwrap().as_slice(),
-        &value(9000, 5000)[..]
+        records[first].value.as_ref().unwrap().as_slice(),
+        &value(first, 5000)[..]
     );
-    assert_eq!(records[9004].value.as_ref().unwrap().as_slice(), b"");
+    assert_eq!(records[first + 4].value.as_ref().unwrap().as_slice(), b"");
 
     assert_eq!(
         filled.append_values_with(0, 8, |_, _| {}),
@@ -1275,7 +1277,7 @@ fn a_panicking_fill_appends_zeros_and_resumes_the_panic() {
     let engine = Engine::new();
     create(&engine, "t", 1, TopicConfig::default()).unwrap();
     let handle = engine.partition_handle("t", 0).unwrap();
-    let segment_records = 4096;
+    let segment_records = SEGMENT_RECORDS as usize;
     handle
         .append_values_with(segment_records - 2, 8, |_, out| out.fill(1))
         .unwrap();
