@@ -9,8 +9,15 @@
 //! append that would break this ([`RETAINED_RECORDS_MAX`]).
 //!
 //! Segments and blocks are installed with one CAS (null → pointer; a loser gives its spare
-//! back) and unlinked with one swap; unlinked ones are handed to the epoch collector, so a
-//! reader that loaded a pointer under a guard may keep using it.
+//! back). A segment is unlinked by swapping in a *tombstone* (a null pointer tagged
+//! [`TOMBSTONE`]) and handed to the epoch collector, so a reader that loaded the pointer under a
+//! guard may keep using it. Tombstones, not nulls, because an appender lays its bytes in the
+//! segment it predicts its batch lands in before it knows its offsets (`log.rs`), so it may ask
+//! for a segment that retention already unlinked: a tombstone refuses the install
+//! ([`InstallError::Gone`]) where a null would let it link a dead segment again, below the log
+//! start, where nothing would ever unlink it. For the same reason a block stays in its ring
+//! slot once all its segments are tombstones, and is replaced (and retired) only by the block
+//! that needs the slot next: an installer that finds a newer block there is stale (`Gone`).
 
 use crossbeam_epoch::{Atomic, Guard, Owned, Shared};
 
@@ -62,10 +69,20 @@ impl Default for Directory {
     }
 }
 
-/// A block's ring slot is still taken by an older, retained block: the partition retains
-/// [`RETAINED_RECORDS_MAX`] records already.
+/// The tag of an unlinked segment's entry.
+pub const TOMBSTONE: usize = 1;
+
+/// Why a segment could not be installed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct DirectoryFull;
+pub enum InstallError {
+    /// The block's ring slot is still taken by an older block with segments not yet unlinked:
+    /// the partition retains [`RETAINED_RECORDS_MAX`] records already, or a retention is
+    /// between its log-start CAS and its unlinks.
+    Full,
+    /// The segment was unlinked already (its entry is a tombstone, or a newer block holds the
+    /// ring slot): the installer's view of the log is stale.
+    Gone,
+}
 
 impl Directory {
     /// An empty directory.
@@ -97,6 +114,7 @@ impl Directory {
         debug_assert!(within < block.segments.len());
         let segment = block.segments[within].load(Ordering::Acquire, guard);
         // SAFETY: as for the block: segments are freed or recycled only through the collector.
+        // A tombstone is a null pointer: `None`.
         let segment = unsafe { segment.as_ref() }?;
         debug_assert_eq!(
             segment.base_offset() as u64,
@@ -106,51 +124,21 @@ impl Directory {
     }
 
     /// The segment with this number, installing `make()`'s when there is none. `spare` gets
-    /// back a made segment that lost the install race.
+    /// back a made segment that lost the install race or found a tombstone.
     pub fn get_or_install<'g>(
         &self,
         segment_number: u64,
         guard: &'g Guard,
         make: impl FnOnce() -> Box<Segment>,
         spare: impl FnOnce(Box<Segment>),
-    ) -> Result<&'g Segment, DirectoryFull> {
-        let (block_number, ring_index, within) = Self::block_of(segment_number);
-        let slot = &self.blocks[ring_index];
-        let mut block = slot.load(Ordering::Acquire, guard);
-        // SAFETY: loaded under `guard`; see `get`.
-        match unsafe { block.as_ref() } {
-            Some(existing) if existing.number == block_number => {}
-            Some(_) => return Err(DirectoryFull),
-            None => {
-                let fresh = Owned::new(Block {
-                    number: block_number,
-                    segments: (0..DIRECTORY_BLOCK_SEGMENTS)
-                        .map(|_| Atomic::null())
-                        .collect(),
-                });
-                match slot.compare_exchange(
-                    Shared::null(),
-                    fresh,
-                    Ordering::AcqRel,
-                    Ordering::Acquire,
-                    guard,
-                ) {
-                    Ok(installed) => block = installed,
-                    Err(lost) => {
-                        block = lost.current;
-                        // SAFETY: the winner's block, loaded under `guard`.
-                        let winner = unsafe { block.as_ref() }.expect("CAS failed on non-null");
-                        if winner.number != block_number {
-                            return Err(DirectoryFull);
-                        }
-                    }
-                }
-            }
-        }
-        // SAFETY: non-null (matched or installed above), protected by `guard`.
-        let block = unsafe { block.deref() };
+    ) -> Result<&'g Segment, InstallError> {
+        let block = self.block_for_install(segment_number, guard)?;
+        let (_, _, within) = Self::block_of(segment_number);
         let entry = &block.segments[within];
         let current = entry.load(Ordering::Acquire, guard);
+        if current.tag() == TOMBSTONE {
+            return Err(InstallError::Gone);
+        }
         if !current.is_null() {
             // SAFETY: loaded under `guard`.
             return Ok(unsafe { current.deref() });
@@ -168,36 +156,93 @@ impl Directory {
             Ok(installed) => Ok(unsafe { installed.deref() }),
             Err(lost) => {
                 spare(lost.new.into_box());
+                if lost.current.tag() == TOMBSTONE {
+                    return Err(InstallError::Gone);
+                }
                 // SAFETY: the winner's segment, loaded under `guard`.
                 Ok(unsafe { lost.current.deref() })
             }
         }
     }
 
-    /// Unlink segment `segment_number` (and its block, when it is the block's last) and return
-    /// it; the caller must defer its reuse past the current epoch.
+    /// The block holding `segment_number`, installing it when its ring slot is empty or holds
+    /// an older block whose segments are all unlinked (which is then retired).
+    fn block_for_install<'g>(
+        &self,
+        segment_number: u64,
+        guard: &'g Guard,
+    ) -> Result<&'g Block, InstallError> {
+        let (block_number, ring_index, _) = Self::block_of(segment_number);
+        let slot = &self.blocks[ring_index];
+        let mut current = slot.load(Ordering::Acquire, guard);
+        loop {
+            // SAFETY: loaded under `guard`; blocks are retired through the collector.
+            if let Some(existing) = unsafe { current.as_ref() } {
+                if existing.number == block_number {
+                    return Ok(existing);
+                }
+                if existing.number > block_number {
+                    return Err(InstallError::Gone);
+                }
+                let all_unlinked = existing
+                    .segments
+                    .iter()
+                    .all(|entry| entry.load(Ordering::Acquire, guard).tag() == TOMBSTONE);
+                if !all_unlinked {
+                    return Err(InstallError::Full);
+                }
+            }
+            let fresh = Owned::new(Block {
+                number: block_number,
+                segments: (0..DIRECTORY_BLOCK_SEGMENTS)
+                    .map(|_| Atomic::null())
+                    .collect(),
+            });
+            match slot.compare_exchange(current, fresh, Ordering::AcqRel, Ordering::Acquire, guard)
+            {
+                Ok(installed) => {
+                    if !current.is_null() {
+                        // SAFETY: the old block is out of the ring (replaced just now, by this
+                        // thread alone); its entries are all tombstones, so dropping it frees
+                        // no segment; readers still holding it are pinned.
+                        unsafe { guard.defer_destroy(current) };
+                    }
+                    // SAFETY: just installed; protected by `guard`.
+                    return Ok(unsafe { installed.deref() });
+                }
+                Err(lost) => current = lost.current,
+            }
+        }
+    }
+
+    /// Unlink segment `segment_number` (leaving a tombstone) and return it; the caller must
+    /// defer its reuse past the current epoch.
     ///
     /// Callers unlink each segment number exactly once, in increasing order, and only below
     /// the log start.
     pub fn unlink<'g>(&self, segment_number: u64, guard: &'g Guard) -> Option<Shared<'g, Segment>> {
         let (block_number, ring_index, within) = Self::block_of(segment_number);
-        let slot = &self.blocks[ring_index];
-        let block = slot.load(Ordering::Acquire, guard);
+        let mut block = self.blocks[ring_index].load(Ordering::Acquire, guard);
         // SAFETY: loaded under `guard`.
-        let block_ref = unsafe { block.as_ref() }?;
-        if block_ref.number != block_number {
+        if unsafe { block.as_ref() }.is_some_and(|b| b.number < block_number) || block.is_null() {
+            // No segment of this block was ever installed: install the block, so the
+            // tombstone below keeps a stale appender out of it.
+            match self.block_for_install(segment_number, guard) {
+                Ok(installed) => block = Shared::from(installed as *const Block),
+                // A newer block holds the slot: this one is long gone.
+                Err(_) => return None,
+            }
+        }
+        // SAFETY: non-null (checked or installed above), loaded under `guard`.
+        let block = unsafe { block.deref() };
+        if block.number != block_number {
             return None;
         }
-        let segment = block_ref.segments[within].swap(Shared::null(), Ordering::AcqRel, guard);
-        if within as u64 == DIRECTORY_BLOCK_SEGMENTS - 1 {
-            let unlinked = slot.swap(Shared::null(), Ordering::AcqRel, guard);
-            debug_assert_eq!(unlinked, block);
-            // SAFETY: the block is unlinked (swapped out just now, once); readers that still
-            // hold it are pinned, and the collector frees it only after they unpin. Its
-            // segment pointers are all null (unlinked in order), so dropping it frees no
-            // segment.
-            unsafe { guard.defer_destroy(unlinked) };
-        }
+        let segment = block.segments[within].swap(
+            Shared::null().with_tag(TOMBSTONE),
+            Ordering::AcqRel,
+            guard,
+        );
         (!segment.is_null()).then_some(segment)
     }
 

@@ -1,8 +1,8 @@
 //! The engine: every op of docs/model.md over the concurrent mechanisms of this crate.
 //!
 //! Which ops take the control mutex and which are lock-free:
-//! - lock-free (never wait on another thread, bar the in-order publish of `log.rs` and the
-//!   per-producer claim of `producer.rs`): produce, fetch, list_offsets, commit (except the one
+//! - lock-free (never wait on another thread: an append finishes a stalled predecessor's batch
+//!   itself, `log.rs`): produce (idempotent too), fetch, list_offsets, commit (except the one
 //!   that creates a group), committed, heartbeat, poll, describe_group, delete_records.
 //! - under the control mutex (rare, serialised among themselves, never blocking the above):
 //!   create_topic, delete_topic, join_group, leave_group, tick (session expiry),
@@ -27,9 +27,9 @@ use streamspec_model::{
 };
 
 use crate::group::{AssignedPartition, Group, GroupTable, GroupView, Member};
-use crate::log::{AppendBatch, AppendError, Log, OffsetOutOfRange};
+use crate::log::{AppendBatch, AppendError, Appended, IdempotentBatch, Log, OffsetOutOfRange};
 use crate::offsets::Committed;
-use crate::producer::{BatchRecord, ProducerRegistry, SequenceVerdict};
+use crate::producer::ProducerRegistry;
 use crate::retention::eligible_log_start;
 use crate::segment::{record_parts, RecordParts};
 use crate::sync::{lock, Arc, AtomicI64, Mutex, Ordering};
@@ -130,8 +130,6 @@ struct FilledValues<F> {
     /// `RefCell` because `AppendBatch` lends the batch shared; the log calls `fill_values`
     /// from one thread, once per segment the batch spans, never reentrantly.
     fill: std::cell::RefCell<F>,
-    /// A panic `fill` raised, resumed once the batch is published.
-    panic: std::cell::Cell<Option<Box<dyn std::any::Any + Send>>>,
 }
 
 impl<F: FnMut(usize, &mut [u8])> AppendBatch for FilledValues<F> {
@@ -152,24 +150,9 @@ impl<F: FnMut(usize, &mut [u8])> AppendBatch for FilledValues<F> {
         if self.value_bytes == 0 {
             return;
         }
-        let value_bytes = self.value_bytes;
-        let mut filled = 0;
-        // After a panic, the rest of the batch (later segments) is zeros too.
-        let earlier = self.panic.take();
-        let panicked = earlier.is_some();
-        self.panic.set(earlier);
-        if !panicked {
-            let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                for value in out.chunks_exact_mut(value_bytes) {
-                    fill(first + filled / value_bytes, value);
-                    filled += value_bytes;
-                }
-            }));
-            if let Err(payload) = run {
-                self.panic.set(Some(payload));
-            }
+        for (i, value) in out.chunks_exact_mut(self.value_bytes).enumerate() {
+            fill(first + i, value);
         }
-        out[filled..].fill(0);
     }
 }
 
@@ -180,6 +163,7 @@ fn id_is_legal(id: &str) -> bool {
 fn append_error(error: AppendError) -> ErrorCode {
     match error {
         AppendError::LogFull => ErrorCode::PolicyViolation,
+        AppendError::OutOfOrderSequence => ErrorCode::OutOfOrderSequenceNumber,
     }
 }
 
@@ -502,31 +486,29 @@ impl Engine {
         }
         self.producers
             .check(batch.producer_id, batch.producer_epoch)?;
-        let claimed = partition.producers.claim(batch.producer_id, guard);
-        match claimed.check_sequence(batch.producer_epoch, batch.base_sequence, count as i32)? {
-            SequenceVerdict::Duplicate(original) => {
-                Ok((reply(original.base_offset, original.append_time_ms), false))
-            }
-            SequenceVerdict::Append => {
-                let now_ms = self.clock.now_ms();
-                let base_offset = partition
-                    .log
-                    .append(&ModelBatch {
-                        records,
-                        now_ms,
-                        log_append_time,
-                    })
-                    .map_err(append_error)?;
-                claimed.record(BatchRecord {
+        let now_ms = self.clock.now_ms();
+        let appended = partition
+            .log
+            .append_idempotent(
+                &ModelBatch {
+                    records,
+                    now_ms,
+                    log_append_time,
+                },
+                &IdempotentBatch {
+                    entry: partition.producers.entry(batch.producer_id, guard),
                     epoch: batch.producer_epoch,
-                    sequence_first: batch.base_sequence,
-                    sequence_last: batch.base_sequence + (count as i32 - 1),
-                    base_offset,
+                    base_sequence: batch.base_sequence,
                     append_time_ms: now_ms,
-                });
-                Ok((reply(base_offset, now_ms), true))
+                },
+            )
+            .map_err(append_error)?;
+        Ok(match appended {
+            Appended::New(base_offset) => (reply(base_offset, now_ms), true),
+            Appended::Duplicate(original) => {
+                (reply(original.base_offset, original.append_time_ms), false)
             }
-        }
+        })
     }
 
     // ----- fetch and offsets --------------------------------------------------------------
@@ -1317,10 +1299,10 @@ impl PartitionHandle {
     /// closure). Returns the first offset; the same checks as produce (count, size) apply.
     /// `fill` is not called for zero-byte values.
     ///
-    /// `fill` runs after the batch's offsets are reserved, so a panic in it cannot take them
-    /// back: the batch is still appended, with zeros from the panicking value on (the
-    /// partition never wedges on a reserved, unpublished range), and the panic resumes once
-    /// the append is published.
+    /// `fill` runs before the batch takes its offsets (the log lays bytes first, `log.rs`), so
+    /// a panic in it appends nothing: it reaches the caller, the partition goes on as if the
+    /// call had not been made (the arena bytes filled so far stay unused), and no offset is
+    /// skipped.
     pub fn append_values_with(
         &self,
         count: usize,
@@ -1343,13 +1325,8 @@ impl PartitionHandle {
             value_bytes,
             now_ms: self.clock.now_ms(),
             fill: std::cell::RefCell::new(fill),
-            panic: std::cell::Cell::new(None),
         };
-        let appended = self.log().append(&batch).map_err(append_error);
-        if let Some(payload) = batch.panic.take() {
-            std::panic::resume_unwind(payload);
-        }
-        appended
+        self.log().append(&batch).map_err(append_error)
     }
 
     /// Append model records (non-idempotent) with produce's checks; returns the first offset.

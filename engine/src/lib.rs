@@ -11,7 +11,8 @@
 //! - [`segment`]: one segment: 16-byte record slots plus a byte arena; the record layout.
 //! - [`directory`]: offset → segment in O(1), a two-level ring of epoch-protected pointers.
 //! - [`recycle`]: the pool that reuses freed segments (warm pages).
-//! - [`log`]: the partition log: reserve → write → publish in order; reads; log start.
+//! - [`descriptor`]: a laid-out batch any thread can finish publishing (helping).
+//! - [`log`]: the partition log: lay → install → complete, lock-free; reads; log start.
 //! - [`notify`]: waking blocked readers without lost wake-ups.
 //! - [`retention`]: the eligible log start (time, size, consumed).
 //! - [`producer`]: idempotent producer ids, epochs and sequence deduplication.
@@ -26,6 +27,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
+pub mod descriptor;
 pub mod directory;
 pub mod engine;
 pub mod group;

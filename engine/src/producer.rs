@@ -4,13 +4,14 @@
 //!   issued" is `id < issued_count`. Each id's current epoch is an atomic the produce path
 //!   reads lock-free; `init_producer_id` (rare) serialises on the registry's mutex.
 //! - [`ProducerStates`] (per partition): a two-level table of lazily created entries, one per
-//!   producer id that wrote to the partition. An entry's state (epoch, last sequence, the last
-//!   [`PRODUCER_BATCHES_RETAINED`] batches) is guarded by its `claim` flag: a produce claims the
-//!   entry (CAS `false → true`), checks the sequence, appends, records the batch, and releases.
-//!   Only sends of the *same* producer id to the *same* partition ever contend on a claim (a
-//!   racing retry waits for the original to finish, then finds it a duplicate); every other
-//!   produce is unaffected. This is the serialisation Kafka's broker applies per producer and
-//!   partition, kept off every other path.
+//!   producer id that wrote to the partition. An entry holds an immutable
+//!   [`ProducerSnapshot`] (epoch, last sequence, the last [`PRODUCER_BATCHES_RETAINED`]
+//!   batches) behind an epoch-protected pointer. The sequence check and the snapshot update
+//!   ride on the log's batch descriptor (`log.rs`): an idempotent append checks the snapshot
+//!   the completed log left, builds its successor, and installs its batch only if no other
+//!   batch was installed meanwhile; whoever completes the batch publishes the successor
+//!   ([`ProducerEntry::publish`]) before the high watermark moves. So a racing retry of the
+//!   same batch helps the original finish and then finds it a duplicate: nothing waits.
 
 use std::collections::HashMap;
 
@@ -18,9 +19,7 @@ use crossbeam_epoch::{Atomic, Guard, Owned, Shared};
 use streamspec_model::config::{PRODUCERS_COUNT_MAX, PRODUCER_BATCHES_RETAINED};
 use streamspec_model::ErrorCode;
 
-use crate::sync::{
-    lock, AtomicBool, AtomicI32, AtomicI64, AtomicPtr, Backoff, Mutex, Ordering, UnsafeCell,
-};
+use crate::sync::{lock, AtomicI32, AtomicI64, AtomicPtr, Mutex, Ordering};
 
 /// Producer ids the registry can hold epochs for: the model's limit (4 under loom).
 #[cfg(not(loom))]
@@ -196,9 +195,9 @@ pub struct BatchRecord {
     pub append_time_ms: i64,
 }
 
-/// The state of one producer on one partition.
-#[derive(Debug, Default)]
-struct ProducerState {
+/// The state of one producer on one partition, as of one batch: immutable once published.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ProducerSnapshot {
     /// The epoch and last sequence of the last batch; `None` before the first.
     last: Option<(i16, i32)>,
     /// The last batches, oldest first, at most [`PRODUCER_BATCHES_RETAINED`].
@@ -214,15 +213,119 @@ pub enum SequenceVerdict {
     Duplicate(BatchRecord),
 }
 
-struct ProducerEntry {
-    /// Held from the sequence check to the state update of one produce.
-    claim: AtomicBool,
-    state: UnsafeCell<ProducerState>,
+impl ProducerSnapshot {
+    /// Check 6.4 of produce for a batch of `count` records from `base_sequence` at `epoch`.
+    pub fn check_sequence(
+        &self,
+        epoch: i16,
+        base_sequence: i32,
+        count: i32,
+    ) -> Result<SequenceVerdict, ErrorCode> {
+        let sequence_last = base_sequence + (count - 1);
+        if let Some(duplicate) = self.batches.iter().find(|b| {
+            b.epoch == epoch
+                && b.sequence_first == base_sequence
+                && b.sequence_last == sequence_last
+        }) {
+            return Ok(SequenceVerdict::Duplicate(*duplicate));
+        }
+        let expected = match self.last {
+            Some((last_epoch, last_sequence)) if last_epoch >= epoch => last_sequence + 1,
+            _ => 0,
+        };
+        if base_sequence == expected {
+            Ok(SequenceVerdict::Append)
+        } else {
+            Err(ErrorCode::OutOfOrderSequenceNumber)
+        }
+    }
+
+    /// The snapshot after appending `batch`.
+    pub fn with(&self, batch: BatchRecord) -> ProducerSnapshot {
+        let mut next = self.clone();
+        if next.last.is_some_and(|(epoch, _)| epoch < batch.epoch) {
+            // A newer epoch first forgets the older epoch's batches.
+            next.batches.clear();
+        }
+        next.last = Some((batch.epoch, batch.sequence_last));
+        if next.batches.len() == PRODUCER_BATCHES_RETAINED {
+            next.batches.remove(0);
+        }
+        next.batches.push(batch);
+        next
+    }
+
+    /// Where the newest batch it knows landed (-1 before the first): snapshots of one entry
+    /// are published in this order.
+    fn newest_base_offset(&self) -> i64 {
+        self.batches.last().map_or(-1, |b| b.base_offset)
+    }
 }
 
-// SAFETY: `state` is only accessed by the holder of `claim` (acquired with Acquire, released
-// with Release), so sharing the entry between threads never shares the state unsynchronised.
-unsafe impl Sync for ProducerEntry {}
+/// One producer's entry on one partition: its current snapshot (null before its first batch).
+pub struct ProducerEntry {
+    snapshot: Atomic<ProducerSnapshot>,
+}
+
+impl std::fmt::Debug for ProducerEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProducerEntry").finish_non_exhaustive()
+    }
+}
+
+impl ProducerEntry {
+    /// The current snapshot (the empty one before the first batch).
+    pub fn current<'g>(&self, guard: &'g Guard) -> &'g ProducerSnapshot {
+        static EMPTY: ProducerSnapshot = ProducerSnapshot {
+            last: None,
+            batches: Vec::new(),
+        };
+        let current = self.snapshot.load(Ordering::Acquire, guard);
+        // SAFETY: loaded under `guard`; replaced snapshots are retired through the collector.
+        unsafe { current.as_ref() }.unwrap_or(&EMPTY)
+    }
+
+    /// Publish `next` unless the entry already holds it or a newer snapshot: idempotent, so
+    /// every thread completing the batch that carries `next` may call it.
+    ///
+    /// The CAS compares against a pointer this call loaded under its own guard, never one
+    /// remembered from earlier: that pointer cannot be freed (and its address reused) while
+    /// the guard is held, so a late completer cannot mistake a newer snapshot for the one it
+    /// expected (no ABA).
+    ///
+    /// # Safety
+    /// `next` came from `Box::into_raw`, is carried by exactly one installed batch, and
+    /// nobody frees it but the entry.
+    pub unsafe fn publish(&self, next: *const ProducerSnapshot, guard: &Guard) {
+        // SAFETY: the caller's contract: `next` is live until published and retired.
+        let next_base = unsafe { &*next }.newest_base_offset();
+        let mut current = self.snapshot.load(Ordering::Acquire, guard);
+        loop {
+            // SAFETY: loaded under `guard`.
+            let current_base = unsafe { current.as_ref() }.map_or(-1, |c| c.newest_base_offset());
+            if current_base >= next_base {
+                return;
+            }
+            match self.snapshot.compare_exchange(
+                current,
+                Shared::from(next),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+                guard,
+            ) {
+                Ok(_) => {
+                    if !current.is_null() {
+                        // SAFETY: replaced just now, by this thread alone; readers holding it
+                        // are pinned.
+                        unsafe { guard.defer_destroy(current) };
+                    }
+                    return;
+                }
+                Err(lost) => current = lost.current,
+            }
+        }
+    }
+}
 
 struct ProducerBlock {
     entries: Box<[Atomic<ProducerEntry>]>,
@@ -245,68 +348,6 @@ impl Default for ProducerStates {
     }
 }
 
-/// A claimed entry: exclusive access to one producer's state on one partition until dropped.
-pub struct ClaimedProducer<'g> {
-    entry: &'g ProducerEntry,
-}
-
-impl ClaimedProducer<'_> {
-    fn with_state<R>(&self, f: impl FnOnce(&mut ProducerState) -> R) -> R {
-        // SAFETY: the claim flag is held by this value (acquired with Acquire in `claim`), so
-        // no other thread accesses the state until `drop` releases it.
-        self.entry.state.with_mut(|state| f(unsafe { &mut *state }))
-    }
-
-    /// Check 6.4 of produce for a batch of `count` records from `base_sequence` at `epoch`.
-    pub fn check_sequence(
-        &self,
-        epoch: i16,
-        base_sequence: i32,
-        count: i32,
-    ) -> Result<SequenceVerdict, ErrorCode> {
-        let sequence_last = base_sequence + (count - 1);
-        self.with_state(|state| {
-            if let Some(duplicate) = state.batches.iter().find(|b| {
-                b.epoch == epoch
-                    && b.sequence_first == base_sequence
-                    && b.sequence_last == sequence_last
-            }) {
-                return Ok(SequenceVerdict::Duplicate(*duplicate));
-            }
-            let expected = match state.last {
-                Some((last_epoch, last_sequence)) if last_epoch >= epoch => last_sequence + 1,
-                _ => 0,
-            };
-            if base_sequence == expected {
-                Ok(SequenceVerdict::Append)
-            } else {
-                Err(ErrorCode::OutOfOrderSequenceNumber)
-            }
-        })
-    }
-
-    /// Remember an appended batch.
-    pub fn record(&self, batch: BatchRecord) {
-        self.with_state(|state| {
-            if state.last.is_some_and(|(epoch, _)| epoch < batch.epoch) {
-                // A newer epoch first forgets the older epoch's batches.
-                state.batches.clear();
-            }
-            state.last = Some((batch.epoch, batch.sequence_last));
-            if state.batches.len() == PRODUCER_BATCHES_RETAINED {
-                state.batches.remove(0);
-            }
-            state.batches.push(batch);
-        });
-    }
-}
-
-impl Drop for ClaimedProducer<'_> {
-    fn drop(&mut self) {
-        self.entry.claim.store(false, Ordering::Release);
-    }
-}
-
 impl ProducerStates {
     /// No producer has written.
     pub fn new() -> ProducerStates {
@@ -315,9 +356,8 @@ impl ProducerStates {
         }
     }
 
-    /// Claim the state of `producer_id` (an issued id), creating it if needed; waits only for
-    /// a concurrent produce of the same producer id to this partition.
-    pub fn claim<'g>(&self, producer_id: i64, guard: &'g Guard) -> ClaimedProducer<'g> {
+    /// The entry of `producer_id` (an issued id), created if needed.
+    pub fn entry<'g>(&self, producer_id: i64, guard: &'g Guard) -> &'g ProducerEntry {
         let id = producer_id as usize;
         debug_assert!(id < PRODUCER_IDS_CAPACITY);
         let block = install(&self.blocks[id / PRODUCER_BLOCK_ENTRIES], guard, || {
@@ -327,21 +367,11 @@ impl ProducerStates {
                     .collect(),
             }
         });
-        let entry = install(&block.entries[id % PRODUCER_BLOCK_ENTRIES], guard, || {
+        install(&block.entries[id % PRODUCER_BLOCK_ENTRIES], guard, || {
             ProducerEntry {
-                claim: AtomicBool::new(false),
-                state: UnsafeCell::new(ProducerState::default()),
+                snapshot: Atomic::null(),
             }
-        });
-        let mut backoff = Backoff::default();
-        while entry
-            .claim
-            .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
-            .is_err()
-        {
-            backoff.snooze();
-        }
-        ClaimedProducer { entry }
+        })
     }
 }
 
@@ -379,9 +409,17 @@ impl Drop for ProducerStates {
             let block = unsafe { block.into_owned() };
             for entry in block.entries.iter() {
                 let entry = entry.swap(Shared::null(), Ordering::Relaxed, guard);
-                if !entry.is_null() {
-                    // SAFETY: exclusively owned by the table.
-                    drop(unsafe { entry.into_owned() });
+                if entry.is_null() {
+                    continue;
+                }
+                // SAFETY: exclusively owned by the table.
+                let entry = unsafe { entry.into_owned() };
+                let snapshot = entry
+                    .snapshot
+                    .swap(Shared::null(), Ordering::Relaxed, guard);
+                if !snapshot.is_null() {
+                    // SAFETY: the published snapshot is owned by its entry.
+                    drop(unsafe { snapshot.into_owned() });
                 }
             }
         }
@@ -395,14 +433,12 @@ mod tests {
     /// Goal: sequences must follow on, duplicates are recognised, a new epoch restarts at 0.
     #[test]
     fn sequence_rules() {
-        let states = ProducerStates::new();
-        let guard = crossbeam_epoch::pin();
-        let claimed = states.claim(3, &guard);
+        let empty = ProducerSnapshot::default();
         assert_eq!(
-            claimed.check_sequence(0, 1, 1),
+            empty.check_sequence(0, 1, 1),
             Err(ErrorCode::OutOfOrderSequenceNumber)
         );
-        assert_eq!(claimed.check_sequence(0, 0, 2), Ok(SequenceVerdict::Append));
+        assert_eq!(empty.check_sequence(0, 0, 2), Ok(SequenceVerdict::Append));
         let batch = BatchRecord {
             epoch: 0,
             sequence_first: 0,
@@ -410,7 +446,7 @@ mod tests {
             base_offset: 7,
             append_time_ms: 0,
         };
-        claimed.record(batch);
+        let claimed = empty.with(batch);
         assert_eq!(
             claimed.check_sequence(0, 0, 2),
             Ok(SequenceVerdict::Duplicate(batch))

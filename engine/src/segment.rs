@@ -31,7 +31,7 @@ use std::ptr::NonNull;
 use streamspec_model::record::RECORD_OVERHEAD_BYTES;
 use streamspec_model::{Bytes, Header, Record, StoredRecord};
 
-use crate::sync::{AtomicU32, AtomicU64, Ordering, UnsafeCell};
+use crate::sync::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 
 /// Records per segment. A power of two so that offset → (segment, slot) is a shift and a mask.
 /// 4096 slots × 16 bytes = 64 KiB of slots: large enough that per-segment costs (allocation,
@@ -114,6 +114,50 @@ pub struct Slot {
     pub timestamp_tagged: i64,
     /// Inline: `start | len << 32 | meta << 48`; out of line: the heap block's address.
     pub location: u64,
+}
+
+impl Slot {
+    /// The word of an inline plain value (keyless, headerless, non-null) of `len` bytes at
+    /// arena position `arena_start`.
+    #[inline(always)]
+    pub fn plain(arena_start: u64, len: usize, timestamp_ms: i64) -> Slot {
+        debug_assert!(len <= INLINE_RECORD_BYTES_MAX && timestamp_ms >= 0);
+        Slot {
+            timestamp_tagged: timestamp_ms,
+            location: arena_start | (len as u64) << 32 | u64::from(PLAIN_META) << 48,
+        }
+    }
+
+    /// Whether the record lives out of line (its location is a block address).
+    #[inline]
+    pub fn is_out_of_line(&self) -> bool {
+        self.timestamp_tagged < 0
+    }
+
+    /// Store `record` (encoded length `len`) in a block of its own; the word naming it.
+    pub fn out_of_line(record: &RecordParts, len: usize) -> Slot {
+        debug_assert!(record.timestamp_ms >= 0);
+        let key_len = record.key.map_or(0, <[u8]>::len);
+        let block = alloc_out_of_line(len, key_len, record.meta_flags());
+        // SAFETY: the block has `len` bytes after its header, and is ours alone.
+        unsafe { record.encode_to(block.add(OUT_OF_LINE_HEADER_BYTES)) };
+        Slot {
+            timestamp_tagged: !record.timestamp_ms,
+            location: block as u64,
+        }
+    }
+
+    /// Free the block of an out-of-line word that was never published (its batch was laid
+    /// again elsewhere or abandoned); nothing for an inline word.
+    ///
+    /// # Safety
+    /// The word came from [`Slot::out_of_line`], was never stored in a slot, and is freed once.
+    pub unsafe fn free_unpublished(self) {
+        if self.is_out_of_line() {
+            // SAFETY: the caller's contract: a live block nobody else can reach.
+            unsafe { free_out_of_line(self.location as *mut u8) };
+        }
+    }
 }
 
 /// The parts of a record to append, borrowed from whatever the caller holds.
@@ -319,7 +363,7 @@ impl Arena {
         debug_assert!(capacity_bytes > 0 && capacity_bytes <= u32::MAX as usize);
         let layout = Layout::array::<u8>(capacity_bytes).expect("arena layout");
         // Zeroed, so every arena byte is initialised from the start: the zero-copy produce
-        // path lends a reserved range as `&mut [u8]` (`Segment::write_fixed_values`). Fresh
+        // path lends a reserved range as `&mut [u8]` (`Segment::lay_in_place`). Fresh
         // pages come zeroed from the kernel anyway; recycled segments skip this.
         // SAFETY: the layout has a non-zero size (asserted above).
         let base = unsafe { alloc_zeroed(layout) };
@@ -345,18 +389,19 @@ pub struct Segment {
     /// Offset of slot 0. Set while the segment is exclusively owned, before it is linked.
     base_offset: i64,
     /// [`SEGMENT_RECORDS`] slots, as two arrays (`timestamps_tagged[i]`, `locations[i]`):
-    /// slot `i` is written once by the writer that reserved offset `base_offset + i`, and read
-    /// only after the high watermark covers it. Split, not interleaved, so that reading values
+    /// slot `i` is stored by whoever completes the batch holding offset `base_offset + i`
+    /// (each completer stores the same word; atomics, because a late completer may store
+    /// while a reader reads), and read only after the high watermark covers it. Split, not interleaved, so that reading values
     /// ([`Segment::plain_value`]) streams 8 bytes of slot per record, not 16: the fan-out
     /// reader is bound by the cache lines it pulls from the producer's core.
-    timestamps_tagged: Box<[UnsafeCell<i64>]>,
-    locations: Box<[UnsafeCell<u64>]>,
+    timestamps_tagged: Box<[AtomicI64]>,
+    locations: Box<[AtomicU64]>,
     arena: Arena,
     /// Next free arena byte. May run past the capacity: a writer that finds its range beyond
     /// the end stores its records out of line instead.
     arena_cursor_bytes: AtomicU64,
-    /// How many slots hold out-of-line records (so freeing can skip the slot scan when 0).
-    out_of_line_count: AtomicU32,
+    /// Whether any slot holds an out-of-line record (so freeing can skip the slot scan).
+    has_out_of_line: AtomicBool,
 }
 
 // SAFETY: a segment's raw arena pointer is owned by it; all cross-thread access to slots and
@@ -381,11 +426,11 @@ impl Segment {
         debug_assert_eq!(base_offset as u64 % SEGMENT_RECORDS, 0);
         Segment {
             base_offset,
-            timestamps_tagged: (0..SEGMENT_RECORDS).map(|_| UnsafeCell::new(0)).collect(),
-            locations: (0..SEGMENT_RECORDS).map(|_| UnsafeCell::new(0)).collect(),
+            timestamps_tagged: (0..SEGMENT_RECORDS).map(|_| AtomicI64::new(0)).collect(),
+            locations: (0..SEGMENT_RECORDS).map(|_| AtomicU64::new(0)).collect(),
             arena: Arena::new(arena_bytes.clamp(ARENA_BYTES_MIN, ARENA_BYTES_MAX)),
             arena_cursor_bytes: AtomicU64::new(0),
-            out_of_line_count: AtomicU32::new(0),
+            has_out_of_line: AtomicBool::new(false),
         }
     }
 
@@ -431,19 +476,19 @@ impl Segment {
     /// Exclusive access (`&mut self`), and `written_slots` as in [`Segment::reset`].
     pub unsafe fn release_out_of_line(&mut self, written_slots: usize) {
         debug_assert!(written_slots <= SEGMENT_RECORDS as usize);
-        if self.out_of_line_count.load(Ordering::Relaxed) == 0 {
+        if !self.has_out_of_line.load(Ordering::Relaxed) {
             return;
         }
         for index in 0..written_slots {
             // SAFETY: exclusive access; slots below `written_slots` were fully written.
             let slot = unsafe { self.slot(index) };
-            if slot.timestamp_tagged < 0 {
+            if slot.is_out_of_line() {
                 // SAFETY: a negative tag marks an out-of-line block allocated by
-                // `write_record`, freed only here, once (the caller's contract).
+                // `Slot::out_of_line`, freed only here, once (the caller's contract).
                 unsafe { free_out_of_line(slot.location as *mut u8) };
             }
         }
-        self.out_of_line_count = AtomicU32::new(0);
+        self.has_out_of_line = AtomicBool::new(false);
     }
 
     /// Reserve `bytes` of arena. Returns the start, or `None` if they do not fit (the caller
@@ -459,22 +504,21 @@ impl Segment {
         (end <= self.arena.capacity_bytes as u64).then_some(start as u32)
     }
 
-    /// Write a keyless, headerless, non-null value of at most [`INLINE_RECORD_BYTES_MAX`]
-    /// bytes into slot `index` at arena position `arena_start`: the fan-out fast path, the
-    /// same encoding [`Segment::write_record`] produces for such a record.
+    /// Lay a keyless, headerless, non-null value of at most [`INLINE_RECORD_BYTES_MAX`] bytes
+    /// at arena position `arena_start` and return its slot word (the fan-out fast path; the
+    /// same encoding [`Segment::lay_record`] produces for such a record). The word reaches a
+    /// slot only when the batch is completed (see `log.rs`).
     ///
     /// # Safety
-    /// As [`Segment::write_record`], with the arena range `arena_start..arena_start +
-    /// value.len()` reserved.
+    /// The arena range `arena_start..arena_start + value.len()` is the caller's own
+    /// reservation, read by nobody before the batch holding it is published.
     #[inline(always)]
-    pub unsafe fn write_plain_value(
+    pub unsafe fn lay_plain_value(
         &self,
-        index: usize,
         arena_start: u32,
         timestamp_ms: i64,
         value: &[u8],
-    ) {
-        debug_assert!(index < SEGMENT_RECORDS as usize);
+    ) -> Slot {
         debug_assert!(timestamp_ms >= 0 && value.len() <= INLINE_RECORD_BYTES_MAX);
         debug_assert!(arena_start as usize + value.len() <= self.arena.capacity_bytes);
         // SAFETY: the arena range is reserved by the caller and within the allocation
@@ -489,109 +533,114 @@ impl Segment {
             // SAFETY: `value.len()` reserved bytes at `dst`.
             unsafe { std::ptr::copy_nonoverlapping(value.as_ptr(), dst, value.len()) };
         }
-        let meta = u64::from(PLAIN_META);
-        let slot = Slot {
-            timestamp_tagged: timestamp_ms,
-            location: u64::from(arena_start) | (value.len() as u64) << 32 | meta << 48,
-        };
-        // SAFETY: the caller reserved this slot: no other thread reads or writes it now.
-        unsafe { self.store_slot(index, slot) };
+        Slot::plain(u64::from(arena_start), value.len(), timestamp_ms)
     }
 
-    /// Write `count` keyless, headerless values of `value_bytes` bytes each into slots
-    /// `first_slot..first_slot + count`, their bytes at arena positions from `arena_start`
-    /// on, written in place by `fill` (handed the whole reserved range at once): the
-    /// zero-copy produce path, the same encoding [`Segment::write_plain_value`] produces.
+    /// Lend the arena range `arena_start..arena_start + bytes` to `fill`: the zero-copy
+    /// produce path writes fixed-size values in place, their slot words being
+    /// [`Slot::plain`] at consecutive starts.
     ///
     /// # Safety
-    /// As [`Segment::write_record`] for each slot, with the arena range `arena_start..
-    /// arena_start + count * value_bytes` reserved.
+    /// As [`Segment::lay_plain_value`], for the range given.
     #[inline]
-    pub unsafe fn write_fixed_values(
+    pub unsafe fn lay_in_place(
         &self,
-        first_slot: usize,
-        count: usize,
         arena_start: u32,
-        value_bytes: usize,
-        timestamp_ms: i64,
+        bytes: usize,
         fill: impl FnOnce(&mut [u8]),
     ) {
-        let bytes = count * value_bytes;
-        debug_assert!(first_slot + count <= SEGMENT_RECORDS as usize);
-        debug_assert!(timestamp_ms >= 0 && value_bytes <= INLINE_RECORD_BYTES_MAX);
         debug_assert!(arena_start as usize + bytes <= self.arena.capacity_bytes);
-        if bytes > 0 {
-            // SAFETY: the range is reserved by the caller (no one else writes or reads it until
-            // publication) and within the allocation (asserted above); arena bytes are always
-            // initialised (zeroed at allocation, see `Arena::new`).
-            let out = unsafe {
-                std::slice::from_raw_parts_mut(
-                    self.arena.base.as_ptr().add(arena_start as usize),
-                    bytes,
-                )
-            };
-            fill(out);
+        if bytes == 0 {
+            return;
         }
-        let meta = u64::from(PLAIN_META);
-        let shape = (value_bytes as u64) << 32 | meta << 48;
-        let mut start = u64::from(arena_start);
-        for index in first_slot..first_slot + count {
-            let slot = Slot {
-                timestamp_tagged: timestamp_ms,
-                location: start | shape,
-            };
-            // SAFETY: the caller reserved this slot: no other thread reads or writes it now.
-            unsafe { self.store_slot(index, slot) };
-            start += value_bytes as u64;
-        }
+        // SAFETY: the range is reserved by the caller (no one else writes or reads it until
+        // publication) and within the allocation (asserted above); arena bytes are always
+        // initialised (zeroed at allocation, see `Arena::new`).
+        let out = unsafe {
+            std::slice::from_raw_parts_mut(
+                self.arena.base.as_ptr().add(arena_start as usize),
+                bytes,
+            )
+        };
+        fill(out);
     }
 
-    /// Write one record (of encoded length `len`) into slot `index`, its bytes at arena
-    /// position `arena_start` when `Some` (inline) or in a fresh allocation when `None` or too
-    /// large.
+    /// Lay one record (of encoded length `len`) and return its slot word: its bytes at arena
+    /// position `arena_start` when `Some` and small enough (inline), else in a block of its own
+    /// (out of line; [`Slot::free_unpublished`] frees it if the batch is abandoned).
     ///
     /// # Safety
-    /// The caller reserved slot `index` and (when `Some`) the arena range
-    /// `arena_start..arena_start + record.encoded_len()`; nobody reads them until the high
-    /// watermark is published past this slot.
+    /// When `Some`, the arena range `arena_start..arena_start + len` is as in
+    /// [`Segment::lay_plain_value`].
     #[inline]
-    pub unsafe fn write_record(
+    pub unsafe fn lay_record(
         &self,
-        index: usize,
         arena_start: Option<u32>,
         record: &RecordParts,
         len: usize,
-    ) {
-        debug_assert!(index < SEGMENT_RECORDS as usize);
+    ) -> Slot {
         debug_assert!(record.timestamp_ms >= 0);
         debug_assert_eq!(len, record.encoded_len());
-        let key_len = record.key.map_or(0, <[u8]>::len);
-        let flags = record.meta_flags();
-        let slot = match arena_start {
+        match arena_start {
             Some(start) if len <= INLINE_RECORD_BYTES_MAX => {
                 debug_assert!(start as usize + len <= self.arena.capacity_bytes);
                 // SAFETY: the arena range is reserved by the caller and within the allocation
                 // (asserted above).
                 unsafe { record.encode_to(self.arena.base.as_ptr().add(start as usize)) };
-                let meta = key_len as u64 | u64::from(flags) << INLINE_KEY_LEN_BITS;
+                let key_len = record.key.map_or(0, <[u8]>::len);
+                let meta = key_len as u64 | u64::from(record.meta_flags()) << INLINE_KEY_LEN_BITS;
                 Slot {
                     timestamp_tagged: record.timestamp_ms,
                     location: u64::from(start) | (len as u64) << 32 | meta << 48,
                 }
             }
-            _ => {
-                let block = alloc_out_of_line(len, key_len, flags);
-                // SAFETY: the block has `len` bytes after its header, and is ours alone.
-                unsafe { record.encode_to(block.add(OUT_OF_LINE_HEADER_BYTES)) };
-                self.out_of_line_count.fetch_add(1, Ordering::Relaxed);
-                Slot {
-                    timestamp_tagged: !record.timestamp_ms,
-                    location: block as u64,
-                }
-            }
-        };
-        // SAFETY: the caller reserved this slot: no other thread reads or writes it now.
-        unsafe { self.store_slot(index, slot) };
+            _ => Slot::out_of_line(record, len),
+        }
+    }
+
+    /// The encoded bytes a laid slot word names (a batch being laid again reads its own
+    /// bytes back from where it first laid them).
+    ///
+    /// # Safety
+    /// `slot` was laid in this segment (or out of line) and its bytes are not freed.
+    pub unsafe fn laid_bytes(&self, slot: Slot) -> &[u8] {
+        if slot.is_out_of_line() {
+            let block = slot.location as *const u8;
+            // SAFETY: an out-of-line word names a live block (the caller's contract).
+            let (len, _) = unsafe { out_of_line_header(block) };
+            // SAFETY: the block holds `len` written bytes after its header.
+            unsafe { std::slice::from_raw_parts(block.add(OUT_OF_LINE_HEADER_BYTES), len) }
+        } else {
+            let start = slot.location as u32 as usize;
+            let len = (slot.location >> 32) as u16 as usize;
+            debug_assert!(start + len <= self.arena.capacity_bytes);
+            // SAFETY: an inline word names `len` laid bytes at `start` of this arena.
+            unsafe { std::slice::from_raw_parts(self.arena.base.as_ptr().add(start), len) }
+        }
+    }
+
+    /// `len` arena bytes from `start`.
+    ///
+    /// # Safety
+    /// The range was laid by the caller's batch (or is published) and is not being written.
+    pub unsafe fn arena_bytes(&self, start: u32, len: usize) -> &[u8] {
+        debug_assert!(start as usize + len <= self.arena.capacity_bytes);
+        // SAFETY: inside the allocation (asserted above), initialised, not being written.
+        unsafe { std::slice::from_raw_parts(self.arena.base.as_ptr().add(start as usize), len) }
+    }
+
+    /// Store a completed batch's slot word at `index` (Relaxed: the high watermark's Release
+    /// CAS, after every store of the batch, is what publishes it). Every thread completing the
+    /// batch stores the same word, so repeated and late stores are harmless (see `log.rs`).
+    #[inline(always)]
+    pub fn store_slot(&self, index: usize, slot: Slot) {
+        self.timestamps_tagged[index].store(slot.timestamp_tagged, Ordering::Relaxed);
+        self.locations[index].store(slot.location, Ordering::Relaxed);
+    }
+
+    /// Remember that some slot holds an out-of-line record (so freeing scans the slots).
+    pub fn note_out_of_line(&self) {
+        self.has_out_of_line.store(true, Ordering::Relaxed);
     }
 
     /// The slot at `index`.
@@ -601,10 +650,8 @@ impl Segment {
     #[inline]
     pub unsafe fn slot(&self, index: usize) -> Slot {
         Slot {
-            // SAFETY: published slots are never written again while the segment is linked or
-            // protected by the caller's epoch guard.
-            timestamp_tagged: self.timestamps_tagged[index].with(|p| unsafe { *p }),
-            // SAFETY: as above.
+            timestamp_tagged: self.timestamps_tagged[index].load(Ordering::Relaxed),
+            // SAFETY: forwarded.
             location: unsafe { self.location(index) },
         }
     }
@@ -615,20 +662,9 @@ impl Segment {
     /// As [`Segment::slot`].
     #[inline]
     unsafe fn location(&self, index: usize) -> u64 {
-        // SAFETY: forwarded: a published slot is not written again while the caller reads.
-        self.locations[index].with(|p| unsafe { *p })
-    }
-
-    /// Store `slot` at `index`.
-    ///
-    /// # Safety
-    /// The caller reserved this slot: no other thread reads or writes it until publication.
-    #[inline(always)]
-    unsafe fn store_slot(&self, index: usize, slot: Slot) {
-        // SAFETY: forwarded from this function's contract.
-        self.timestamps_tagged[index].with_mut(|p| unsafe { *p = slot.timestamp_tagged });
-        // SAFETY: as above.
-        self.locations[index].with_mut(|p| unsafe { *p = slot.location });
+        // Relaxed: the caller's Acquire load of the high watermark ordered the completing
+        // stores before this load.
+        self.locations[index].load(Ordering::Relaxed)
     }
 
     /// The timestamp of the record in slot `index`.
@@ -639,7 +675,7 @@ impl Segment {
     pub unsafe fn timestamp_ms(&self, index: usize) -> i64 {
         // SAFETY: forwarded.
         let slot = unsafe { self.slot(index) };
-        if slot.timestamp_tagged < 0 {
+        if slot.is_out_of_line() {
             !slot.timestamp_tagged
         } else {
             slot.timestamp_tagged
@@ -800,8 +836,12 @@ mod tests {
         for (index, record) in records.iter().enumerate() {
             let parts = record_parts(record, 10 + index as i64);
             let start = segment.reserve_arena(parts.encoded_len());
-            // SAFETY: slot `index` and its arena range are reserved by this test alone.
-            unsafe { segment.write_record(index, start, &parts, parts.encoded_len()) };
+            // SAFETY: the arena range is reserved by this test alone.
+            let slot = unsafe { segment.lay_record(start, &parts, parts.encoded_len()) };
+            if slot.is_out_of_line() {
+                segment.note_out_of_line();
+            }
+            segment.store_slot(index, slot);
         }
         for (index, record) in records.iter().enumerate() {
             // SAFETY: written above, single-threaded.
@@ -833,11 +873,14 @@ mod tests {
         let parts = record_parts(&record, 1);
         let start = segment.reserve_arena(parts.encoded_len());
         assert_eq!(start, None);
-        // SAFETY: slot 0 reserved by this test alone.
-        unsafe { segment.write_record(0, start, &parts, parts.encoded_len()) };
+        // SAFETY: no arena range is used.
+        let slot = unsafe { segment.lay_record(start, &parts, parts.encoded_len()) };
+        assert!(slot.is_out_of_line());
+        segment.note_out_of_line();
+        segment.store_slot(0, slot);
         // SAFETY: written above.
         assert_eq!(unsafe { segment.record(0) }.value, Some(&b"late"[..]));
-        assert_eq!(segment.out_of_line_count.load(Ordering::Relaxed), 1);
+        assert!(segment.has_out_of_line.load(Ordering::Relaxed));
         // SAFETY: one slot written.
         unsafe { segment.reset(1, SEGMENT_RECORDS as i64) };
         assert_eq!(segment.base_offset(), SEGMENT_RECORDS as i64);

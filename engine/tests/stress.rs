@@ -412,3 +412,104 @@ fn fetch_bounds_hold_together_under_delete_records() {
         done.store(true, Ordering::Release);
     });
 }
+
+/// Goal: appends of every shape racing on one partition (plain values, zero-copy fixed
+/// values, keyed records with headers, in batches that cross segment boundaries) each land
+/// whole, once, at dense offsets, with their bytes intact, whichever appender lays, loses an
+/// install and lays again, or completes another's batch. Method: three threads, one per
+/// shape, each appending tagged batches of sizes that straddle segments; then every batch is
+/// found contiguous and exactly once.
+#[test]
+fn appends_of_every_shape_racing_land_whole_and_once() {
+    let engine = Engine::new();
+    engine
+        .apply(&Op::CreateTopic {
+            topic: "t".into(),
+            partitions: 1,
+            config: TopicConfig::default(),
+        })
+        .unwrap();
+    let handle = engine.partition_handle("t", 0).unwrap();
+    let batches = BATCHES_PER_PRODUCER / 4;
+    // Batch sizes 1..=1500: most batches of 1000+ records cross a 4096-record segment.
+    let size = |batch: u64| (batch * 757 % 1500 + 1) as usize;
+    let tagged = |shape: u64, batch: u64, i: usize| {
+        let mut bytes = (shape << 48 | batch << 24 | i as u64)
+            .to_le_bytes()
+            .to_vec();
+        bytes.extend_from_slice(&[shape as u8; 8]);
+        bytes
+    };
+    std::thread::scope(|scope| {
+        let (handle, tagged) = (&handle, &tagged);
+        scope.spawn(move || {
+            for batch in 0..batches {
+                let values: Vec<Vec<u8>> = (0..size(batch)).map(|i| tagged(0, batch, i)).collect();
+                let refs: Vec<&[u8]> = values.iter().map(Vec::as_slice).collect();
+                handle.append_values(&refs).unwrap();
+            }
+        });
+        scope.spawn(move || {
+            for batch in 0..batches {
+                handle
+                    .append_values_with(size(batch + 1), 16, |i, out| {
+                        out.copy_from_slice(&tagged(1, batch, i))
+                    })
+                    .unwrap();
+            }
+        });
+        scope.spawn(move || {
+            for batch in 0..batches {
+                let records: Vec<Record> = (0..size(batch + 2))
+                    .map(|i| Record {
+                        key: Some(format!("k{i}").into_bytes().into()),
+                        value: Some(tagged(2, batch, i).into()),
+                        headers: vec![Header {
+                            key: "h".into(),
+                            value: Some(vec![2; 3].into()),
+                        }],
+                        timestamp_ms: None,
+                    })
+                    .collect();
+                handle.produce_batch(&records).unwrap();
+            }
+        });
+    });
+    let records = fetch_all(&engine, "t", 0);
+    let expected: usize = (0..batches)
+        .map(|b| size(b) + size(b + 1) + size(b + 2))
+        .sum();
+    assert_eq!(records.len(), expected, "every record once");
+    let mut seen = HashSet::new();
+    let mut next_batch = [0u64; 3];
+    let mut index = 0;
+    while index < records.len() {
+        let value = records[index].value.as_ref().unwrap().as_slice();
+        let word = u64::from_le_bytes(value[..8].try_into().unwrap());
+        let (shape, batch) = (word >> 48, word >> 24 & 0xff_ffff);
+        assert_eq!(
+            batch, next_batch[shape as usize],
+            "each shape's batches in order"
+        );
+        next_batch[shape as usize] += 1;
+        let len = size(batch + shape);
+        for i in 0..len {
+            let record = &records[index + i];
+            assert_eq!(
+                record.value.as_ref().unwrap().as_slice(),
+                tagged(shape, batch, i),
+                "batch {batch} of shape {shape} whole and contiguous"
+            );
+            if shape == 2 {
+                assert_eq!(
+                    record.key.as_ref().unwrap().as_slice(),
+                    format!("k{i}").as_bytes()
+                );
+                assert_eq!(record.headers.len(), 1);
+            }
+        }
+        assert!(seen.insert((shape, batch)), "no batch twice");
+        index += len;
+    }
+    assert_eq!(next_batch, [batches; 3]);
+}

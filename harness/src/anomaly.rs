@@ -187,13 +187,12 @@ pub fn check(history: &History, options: &Options) -> Report {
             });
         };
         match (&o.op, &o.outcome) {
-            (Op::CreateTopic { topic, config, .. }, Outcome::Ok(_)) => {
+            (Op::CreateTopic { topic, config, .. }, Outcome::Ok(_))
                 if config.retention_ms == -1
                     && config.retention_bytes == -1
-                    && config.retention_policy == RetentionPolicy::Delete
-                {
-                    forever_topics.insert(topic.clone());
-                }
+                    && config.retention_policy == RetentionPolicy::Delete =>
+            {
+                forever_topics.insert(topic.clone());
             }
             (Op::DeleteTopic { topic }, _) => {
                 deleted_topics.insert(topic.clone());
