@@ -34,6 +34,7 @@
 
 use crossbeam_epoch::{Atomic, Guard, Owned};
 use crossbeam_utils::CachePadded;
+use smallvec::SmallVec;
 
 use crate::descriptor::{Descriptor, Part, PartWords, ProducerUpdate};
 use crate::directory::{Directory, InstallError, RETAINED_RECORDS_MAX};
@@ -247,13 +248,10 @@ impl Log {
         let count = batch.len();
         debug_assert!(count > 0);
         let guard = crossbeam_epoch::pin();
-        let mut pending = Uninstalled(Some(Owned::new(Descriptor {
-            count: count as i64,
-            ..Descriptor::default()
-        })));
+        let mut pending = Uninstalled(Some(Descriptor::for_batch(count)));
         // The segments `descriptor.parts` were laid in, and the fixed values' bytes once they
         // had to be laid a second time (`fill_values` runs once per record).
-        let mut segments: Vec<&Segment> = Vec::new();
+        let mut segments: Segments<'_> = SmallVec::new();
         let mut scratch: Option<Vec<u8>> = None;
         let mut backoff = Backoff::default();
         loop {
@@ -319,7 +317,7 @@ impl Log {
                 Ok(installed) => {
                     // SAFETY: `last` is out of the log (replaced by this CAS alone) and
                     // complete; late completers still holding it are pinned.
-                    unsafe { guard.defer_destroy(last) };
+                    unsafe { Descriptor::retire(last, &guard) };
                     // SAFETY: just installed; retired only after a successor replaces it.
                     let installed = unsafe { installed.deref() };
                     if completion == Completion::Own
@@ -349,7 +347,7 @@ impl Log {
         batch: &B,
         base: i64,
         descriptor: &mut Descriptor,
-        segments: &mut Vec<&'g Segment>,
+        segments: &mut Segments<'g>,
         scratch: &mut Option<Vec<u8>>,
         guard: &'g Guard,
     ) -> Result<(), InstallError> {
@@ -362,7 +360,7 @@ impl Log {
         if fits {
             return Ok(());
         }
-        let mut fresh = Vec::with_capacity(segments.len().max(1));
+        let mut fresh = Segments::new();
         for (segment_number, _, _) in spans(base, count) {
             fresh.push(self.segment_for_write(segment_number, base, guard)?);
         }
@@ -581,6 +579,9 @@ impl Log {
     }
 }
 
+/// The segments a batch was laid in (inline for up to two).
+type Segments<'g> = SmallVec<[&'g Segment; 2]>;
+
 /// Who completes an installed batch.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Completion {
@@ -618,7 +619,7 @@ fn lay_part<B: AppendBatch + ?Sized>(
     scratch: Option<&[u8]>,
     segment: &Segment,
     records: std::ops::Range<usize>,
-    words: &mut Vec<Slot>,
+    words: &mut SmallVec<[Slot; 2]>,
 ) -> PartWords {
     let first = records.start;
     let in_segment = records.len();
@@ -1041,7 +1042,7 @@ mod tests {
             count: 3,
             ..Descriptor::default()
         };
-        let mut segments = Vec::new();
+        let mut segments = Segments::new();
         let mut scratch = None;
         let base = log.high_watermark();
         log.lay(
