@@ -125,16 +125,13 @@ impl Descriptor {
                     arena_start,
                     value_bytes,
                     timestamp_ms,
-                } => {
-                    let mut start = u64::from(arena_start);
-                    for slot in slot_first..slot_first + part.count {
-                        segment.store_slot(
-                            slot,
-                            Slot::plain(start, value_bytes as usize, timestamp_ms),
-                        );
-                        start += u64::from(value_bytes);
-                    }
-                }
+                } => segment.store_fixed_run(
+                    slot_first,
+                    part.count,
+                    arena_start,
+                    value_bytes as usize,
+                    timestamp_ms,
+                ),
                 PartWords::Each { out_of_line } => {
                     let words = &self.words[part.first_record..part.first_record + part.count];
                     for (slot, word) in (slot_first..).zip(words) {

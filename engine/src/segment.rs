@@ -13,6 +13,11 @@
 //! Slot encoding ([`Slot`]):
 //! - inline: `timestamp_tagged = timestamp_ms ≥ 0`, `location = start (32 bits) | len (16) |
 //!   meta (16)`, where `meta = key_len (13 bits) | KEY (bit 13) | VALUE (14) | HEADERS (15)`.
+//! - inline plain value in a fixed run (zero-copy produce): `meta = run head + 1 (13 bits) |
+//!   VALUE`, the key length being 0 without a KEY flag: the record's timestamp is the run
+//!   head's slot's (every record of a run has one timestamp), so completing a run of 4096
+//!   stores 4097 words, not 8192. Its own timestamp word is not written (it may hold a
+//!   recycled segment's old value) and is never read: [`Segment::slot`] resolves it.
 //! - out of line: `timestamp_tagged = !timestamp_ms < 0`, `location` = address of a heap block
 //!   `[len: u32][meta32: u32][bytes]`, `meta32 = key_len (29 bits) | flags << 29`.
 //!
@@ -64,7 +69,25 @@ const META_HEADERS: u32 = 4;
 const INLINE_KEY_LEN_BITS: u32 = 13;
 /// The `meta` of an inline keyless, headerless, non-null value (a plain value): bit 14, so a
 /// location word with these top 16 bits has bit 62 set, which no user-space address has.
+/// Its low 13 bits are 0, or the run head + 1 (see the module docs).
 const PLAIN_META: u32 = META_VALUE << INLINE_KEY_LEN_BITS;
+/// The low 13 bits of an inline meta (key length, or run head + 1 for a plain value).
+const INLINE_KEY_LEN_MASK: u32 = (1 << INLINE_KEY_LEN_BITS) - 1;
+
+/// Whether a location word is an inline plain value's (any run head).
+#[inline(always)]
+fn is_plain(location: u64) -> bool {
+    (location >> 48) as u32 & !INLINE_KEY_LEN_MASK == PLAIN_META
+}
+
+/// The slot whose timestamp a location word's record shares: its run head, or `None` when it
+/// has its own.
+#[inline(always)]
+fn run_head(location: u64) -> Option<usize> {
+    let meta = (location >> 48) as u32;
+    (meta & !INLINE_KEY_LEN_MASK == PLAIN_META && meta & INLINE_KEY_LEN_MASK != 0)
+        .then(|| (meta & INLINE_KEY_LEN_MASK) as usize - 1)
+}
 const OUT_OF_LINE_KEY_LEN_BITS: u32 = 29;
 const OUT_OF_LINE_HEADER_BYTES: usize = 8;
 const VARINT_BYTES_MAX: usize = 10;
@@ -638,6 +661,33 @@ impl Segment {
         self.locations[index].store(slot.location, Ordering::Relaxed);
     }
 
+    /// Store the words of `count` fixed-size plain values laid back to back from
+    /// `arena_start` (a [`crate::descriptor::PartWords::Fixed`] part) into slots from
+    /// `slot_first`, as one run: the head's timestamp, then each location naming the head
+    /// (see the module docs). Idempotent, like [`Segment::store_slot`].
+    #[inline]
+    pub fn store_fixed_run(
+        &self,
+        slot_first: usize,
+        count: usize,
+        arena_start: u32,
+        value_bytes: usize,
+        timestamp_ms: i64,
+    ) {
+        debug_assert!(timestamp_ms >= 0 && value_bytes <= INLINE_RECORD_BYTES_MAX);
+        debug_assert!(
+            slot_first < SEGMENT_RECORDS as usize && SEGMENT_RECORDS as u32 <= INLINE_KEY_LEN_MASK
+        );
+        self.timestamps_tagged[slot_first].store(timestamp_ms, Ordering::Relaxed);
+        let shape =
+            (value_bytes as u64) << 32 | u64::from(PLAIN_META | (slot_first as u32 + 1)) << 48;
+        let mut start = u64::from(arena_start);
+        for location in &self.locations[slot_first..slot_first + count] {
+            location.store(start | shape, Ordering::Relaxed);
+            start += value_bytes as u64;
+        }
+    }
+
     /// Remember that some slot holds an out-of-line record (so freeing scans the slots).
     pub fn note_out_of_line(&self) {
         self.has_out_of_line.store(true, Ordering::Relaxed);
@@ -649,10 +699,13 @@ impl Segment {
     /// The slot must be published (below the high watermark as loaded with Acquire).
     #[inline]
     pub unsafe fn slot(&self, index: usize) -> Slot {
+        // SAFETY: forwarded.
+        let location = unsafe { self.location(index) };
+        // A run's head is published with the run (it is its first slot).
+        let timestamp_at = run_head(location).unwrap_or(index);
         Slot {
-            timestamp_tagged: self.timestamps_tagged[index].load(Ordering::Relaxed),
-            // SAFETY: forwarded.
-            location: unsafe { self.location(index) },
+            timestamp_tagged: self.timestamps_tagged[timestamp_at].load(Ordering::Relaxed),
+            location,
         }
     }
 
@@ -731,11 +784,11 @@ impl Segment {
     #[inline]
     pub unsafe fn plain_value(&self, index: usize) -> Option<&[u8]> {
         // Only the location word: an out-of-line slot's location is a block address, whose
-        // top 16 bits never equal `PLAIN_META` (checked in `alloc_out_of_line`), so the
+        // top 16 bits are below `PLAIN_META` (checked in `alloc_out_of_line`), so the
         // timestamp's out-of-line tag need not be read.
         // SAFETY: forwarded.
         let location = unsafe { self.location(index) };
-        if (location >> 48) as u32 != PLAIN_META {
+        if !is_plain(location) {
             return None;
         }
         let start = location as u32 as usize;
@@ -760,9 +813,8 @@ fn alloc_out_of_line(len: usize, key_len: usize, flags: u32) -> *mut u8 {
         std::alloc::handle_alloc_error(layout);
     }
     // `Segment::plain_value` tells inline from out of line by the location word alone.
-    assert_ne!(
-        (block as u64 >> 48) as u32,
-        PLAIN_META,
+    assert!(
+        !is_plain(block as u64),
         "a user-space address with bit 62 set"
     );
     let meta = key_len as u32 | flags << OUT_OF_LINE_KEY_LEN_BITS;
@@ -862,6 +914,44 @@ mod tests {
         let mut segment = segment;
         // SAFETY: 5 slots were written; exclusive access.
         unsafe { segment.release_out_of_line(records.len()) };
+    }
+
+    /// Goal: a fixed run's records take the run head's timestamp, whatever stale words the
+    /// other slots' timestamps hold (a recycled segment's, here out-of-line tags), and freeing
+    /// never mistakes such a stale tag for an out-of-line record. Method: fill every timestamp
+    /// with an out-of-line tag, store a run of 3 at slot 0, read each record back, then free
+    /// with the slot scan forced (reading the stale tags, it would free a plain location).
+    #[test]
+    fn a_fixed_run_shares_its_head_timestamp() {
+        let mut segment = Segment::new(0, ARENA_BYTES_MIN);
+        for timestamp in segment.timestamps_tagged.iter() {
+            timestamp.store(!77, Ordering::Relaxed);
+        }
+        let start = segment.reserve_arena(24).unwrap();
+        // SAFETY: the arena range is reserved by this test alone.
+        unsafe {
+            segment.lay_in_place(start, 24, |out| {
+                out.copy_from_slice(&[[1u8; 8], [2; 8], [3; 8]].concat())
+            })
+        };
+        segment.store_fixed_run(0, 3, start, 8, 42);
+        for (index, byte) in [1u8, 2, 3].into_iter().enumerate() {
+            // SAFETY: stored above, single-threaded.
+            let (timestamp, plain, view) = unsafe {
+                (
+                    segment.timestamp_ms(index),
+                    segment.plain_value(index),
+                    segment.record(index),
+                )
+            };
+            assert_eq!(timestamp, 42);
+            assert_eq!(plain, Some(&[byte; 8][..]));
+            assert_eq!(view.value, Some(&[byte; 8][..]));
+            assert_eq!((view.key, view.timestamp_ms), (None, 42));
+        }
+        segment.note_out_of_line();
+        // SAFETY: 3 slots written; exclusive access.
+        unsafe { segment.release_out_of_line(3) };
     }
 
     /// Goal: a full arena pushes records out of line instead of overflowing.
