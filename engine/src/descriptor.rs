@@ -20,6 +20,7 @@ use smallvec::SmallVec;
 use crate::directory::Directory;
 use crate::producer::{ProducerEntry, ProducerSnapshot};
 use crate::segment::{Slot, SEGMENT_RECORDS};
+use crate::spares::{self, Retired};
 use crate::sync::{AtomicI64, Ordering};
 
 /// How one part's slot words are given.
@@ -161,27 +162,23 @@ impl Descriptor {
 impl Descriptor {
     /// A descriptor for a batch of `count` records: a spare one when this thread has one.
     pub fn for_batch(count: usize) -> Owned<Descriptor> {
-        let mut descriptor = spare::take();
+        let mut descriptor = spares::take();
         descriptor.count = count as i64;
         Owned::from(descriptor)
     }
 
-    /// Hand a replaced descriptor to the collector; once no thread can reach it, it becomes a
-    /// spare of whichever thread frees it.
+    /// Hand a replaced descriptor to the collector (with others this thread replaced, a group
+    /// at a time); once no thread can reach it, it comes back as a spare of this thread
+    /// (`spares.rs`).
     ///
     /// # Safety
     /// `descriptor` is out of the log (replaced by the caller's CAS, alone) and retired once.
     pub unsafe fn retire(descriptor: Shared<'_, Descriptor>, guard: &Guard) {
-        let retired = Retired(descriptor.as_raw().cast_mut());
-        guard.defer(move || {
-            let retired = retired;
-            // SAFETY: the caller's contract: the pointer came from an `Owned` (a box), and the
-            // collector runs this once no thread holds the descriptor.
-            spare::give(unsafe { Box::from_raw(retired.0) });
-        });
+        spares::retire(Retired(descriptor.as_raw().cast_mut()), guard);
     }
 
-    fn clear(&mut self) {
+    /// Back to the state of `Descriptor::default()`, keeping inline capacity.
+    pub(crate) fn clear(&mut self) {
         self.base = 0;
         self.count = 0;
         self.parts.clear();
@@ -190,76 +187,7 @@ impl Descriptor {
     }
 
     /// Small enough to keep as a spare (a large batch's words went to the heap).
-    fn is_small(&self) -> bool {
+    pub(crate) fn is_small(&self) -> bool {
         !self.parts.spilled() && !self.words.spilled()
-    }
-}
-
-/// A retired descriptor moved into the collector's deferred closure.
-struct Retired(*mut Descriptor);
-
-// SAFETY: the pointer is the only reference to a descriptor no thread can reach any more, and
-// `Descriptor` is `Send`.
-unsafe impl Send for Retired {}
-
-/// Spare descriptors: small ones the collector freed, kept by the thread that freed them for
-/// its own next appends. Without them a single-record append spent about half its time in
-/// malloc and free (`perf` of `produce/8B/one_partition`). Thread-local, so unsynchronised: a
-/// descriptor arrives here only from the collector, when no other thread can reach it.
-#[cfg(not(loom))]
-mod spare {
-    use super::Descriptor;
-
-    /// Spares kept per thread (each about 200 bytes, so at most 100 KiB): the collector frees
-    /// garbage in bursts of up to 8 bags of 64, and a spare missing when the next append
-    /// needs one is a malloc.
-    const SPARES_MAX: usize = 512;
-
-    std::thread_local! {
-        // Boxes, not values: a spare is the very allocation an `Owned` descriptor takes over.
-        #[allow(clippy::vec_box)]
-        static SPARES: std::cell::RefCell<Vec<Box<Descriptor>>> =
-            const { std::cell::RefCell::new(Vec::new()) };
-    }
-
-    /// A cleared descriptor: a spare, or a new one.
-    pub fn take() -> Box<Descriptor> {
-        SPARES
-            .try_with(|spares| spares.try_borrow_mut().ok()?.pop())
-            .ok()
-            .flatten()
-            .unwrap_or_default()
-    }
-
-    /// Keep `descriptor` as a spare if it is small and there is room; else free it.
-    pub fn give(mut descriptor: Box<Descriptor>) {
-        if !descriptor.is_small() {
-            return;
-        }
-        descriptor.clear();
-        // After this thread's locals are destroyed (a collector run at thread exit), or while
-        // `take` borrows them, the descriptor is simply freed.
-        let _ = SPARES.try_with(move |spares| {
-            if let Ok(mut spares) = spares.try_borrow_mut() {
-                if spares.len() < SPARES_MAX {
-                    spares.push(descriptor);
-                }
-            }
-        });
-    }
-}
-
-/// Under loom, no spares: every descriptor is allocated and freed (loom models the collector,
-/// not thread-locals).
-#[cfg(loom)]
-mod spare {
-    use super::Descriptor;
-
-    pub fn take() -> Box<Descriptor> {
-        Box::default()
-    }
-
-    pub fn give(descriptor: Box<Descriptor>) {
-        drop(descriptor);
     }
 }

@@ -12,6 +12,7 @@
 //! - [`directory`]: offset → segment in O(1), a two-level ring of epoch-protected pointers.
 //! - [`recycle`]: the pool that reuses freed segments (warm pages).
 //! - [`descriptor`]: a laid-out batch any thread can finish publishing (helping).
+//! - [`spares`]: recycling of descriptors, per thread, through the epoch collector.
 //! - [`log`]: the partition log: lay → install → complete, lock-free; reads; log start.
 //! - [`notify`]: waking blocked readers without lost wake-ups.
 //! - [`retention`]: the eligible log start (time, size, consumed).
@@ -38,6 +39,7 @@ pub mod producer;
 pub mod recycle;
 pub mod retention;
 pub mod segment;
+pub mod spares;
 pub mod sync;
 pub mod topic;
 
