@@ -817,8 +817,8 @@ impl AppendBatch for FixedTestValues {
     }
 
     fn fill_values(&self, first: usize, out: &mut [u8]) {
-        for (i, value) in out.chunks_exact_mut(8).enumerate() {
-            value.copy_from_slice(&(self.first + (first + i) as u64).to_le_bytes());
+        for (i, value) in out.as_chunks_mut::<8>().0.iter_mut().enumerate() {
+            *value = (self.first + (first + i) as u64).to_le_bytes();
         }
     }
 }
@@ -1045,39 +1045,23 @@ mod tests {
         let mut segments = Segments::new();
         let mut scratch = None;
         let base = log.high_watermark();
-        log.lay(
-            &batch,
-            base,
-            &mut descriptor,
-            &mut segments,
-            &mut scratch,
-            &guard,
-        )
-        .unwrap();
+        let mut lay_at = |base, descriptor: &mut Descriptor, scratch: &mut Option<Vec<u8>>| {
+            log.lay(&batch, base, descriptor, &mut segments, scratch, &guard)
+                .unwrap()
+        };
+        lay_at(base, &mut descriptor, &mut scratch);
         let parts = descriptor.parts.clone();
-        log.lay(
-            &batch,
-            base,
-            &mut descriptor,
-            &mut segments,
-            &mut scratch,
-            &guard,
-        )
-        .unwrap();
+        lay_at(base, &mut descriptor, &mut scratch);
         assert_eq!(
             descriptor.parts, parts,
             "same base, same split: the layout is kept"
         );
         assert!(scratch.is_none(), "fill_values ran once");
-        log.lay(
-            &batch,
+        lay_at(
             base + SEGMENT_RECORDS as i64 - 1,
             &mut descriptor,
-            &mut segments,
             &mut scratch,
-            &guard,
-        )
-        .unwrap();
+        );
         assert_eq!(
             scratch.as_deref(),
             Some(&[value(1000), value(1001), value(1002)].concat()[..]),

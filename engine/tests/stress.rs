@@ -26,6 +26,19 @@ fn untag(record: &StoredRecord) -> (u64, u64) {
     )
 }
 
+/// An engine with one topic, `t`, of one partition and the default config.
+fn engine_with_topic_t() -> Engine {
+    let engine = Engine::new();
+    engine
+        .apply(&Op::CreateTopic {
+            topic: "t".into(),
+            partitions: 1,
+            config: TopicConfig::default(),
+        })
+        .unwrap();
+    engine
+}
+
 fn fetch_all(engine: &Engine, topic: &str, partition: i32) -> Vec<StoredRecord> {
     let mut out = Vec::new();
     loop {
@@ -215,14 +228,7 @@ fn producers_and_groups_lose_and_duplicate_nothing() {
 /// same producer id; both must get the same base offsets, and the log must hold each once.
 #[test]
 fn racing_idempotent_retries_append_once() {
-    let engine = Engine::new();
-    engine
-        .apply(&Op::CreateTopic {
-            topic: "t".into(),
-            partitions: 1,
-            config: TopicConfig::default(),
-        })
-        .unwrap();
+    let engine = engine_with_topic_t();
     let Ok(Reply::ProducerId { producer_id, .. }) = engine.apply(&Op::InitProducerId {
         transactional_id: None,
     }) else {
@@ -277,14 +283,7 @@ fn racing_idempotent_retries_append_once() {
 /// starts and check every record's value against its offset.
 #[test]
 fn retention_racing_readers_reads_intact_records() {
-    let engine = Engine::new();
-    engine
-        .apply(&Op::CreateTopic {
-            topic: "t".into(),
-            partitions: 1,
-            config: TopicConfig::default(),
-        })
-        .unwrap();
+    let engine = engine_with_topic_t();
     let handle = engine.partition_handle("t", 0).unwrap();
     let producing = AtomicBool::new(true);
     let total: u64 = if cfg!(miri) { 200 } else { 200_000 };
@@ -350,14 +349,7 @@ fn retention_racing_readers_reads_intact_records() {
 #[test]
 fn fetch_bounds_hold_together_under_delete_records() {
     let records = if cfg!(miri) { 20 } else { 200_000 };
-    let engine = Engine::new();
-    engine
-        .apply(&Op::CreateTopic {
-            topic: "t".into(),
-            partitions: 1,
-            config: TopicConfig::default(),
-        })
-        .unwrap();
+    let engine = engine_with_topic_t();
     let done = AtomicBool::new(false);
     std::thread::scope(|scope| {
         // More readers than cores, so readers are preempted, some between the two loads.
@@ -421,14 +413,7 @@ fn fetch_bounds_hold_together_under_delete_records() {
 /// found contiguous and exactly once.
 #[test]
 fn appends_of_every_shape_racing_land_whole_and_once() {
-    let engine = Engine::new();
-    engine
-        .apply(&Op::CreateTopic {
-            topic: "t".into(),
-            partitions: 1,
-            config: TopicConfig::default(),
-        })
-        .unwrap();
+    let engine = engine_with_topic_t();
     let handle = engine.partition_handle("t", 0).unwrap();
     let batches = BATCHES_PER_PRODUCER / 4;
     // Batch sizes 1..=1500: most batches of 1000+ records cross a 4096-record segment.
