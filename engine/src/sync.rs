@@ -91,12 +91,12 @@ pub fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     }
 }
 
-/// Spins used before a waiter yields the processor: about a microsecond of `spin_loop`, the
-/// time an earlier producer of the same partition needs to copy a small batch.
+/// Spins used before a retry yields the processor: about a microsecond of `spin_loop`.
 pub const SPINS_BEFORE_YIELD_COUNT: u32 = 64;
 
-/// Exponential-free backoff for the few places that wait on another thread's short,
-/// lock-free step (in-order publication): spin a little, then yield.
+/// Exponential-free backoff for a retry after helping another thread's step (an append that
+/// found the directory's ring slot still held, and helped unlink it): spin a little, then
+/// yield.
 #[derive(Debug, Default)]
 pub struct Backoff {
     spins: u32,
