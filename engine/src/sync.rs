@@ -94,9 +94,9 @@ pub fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 /// Spins used before a retry yields the processor: about a microsecond of `spin_loop`.
 pub const SPINS_BEFORE_YIELD_COUNT: u32 = 64;
 
-/// Exponential-free backoff for a retry after helping another thread's step (an append that
-/// found the directory's ring slot still held, and helped unlink it): spin a little, then
-/// yield.
+/// Exponential-free backoff: spin a little, then yield. For the rebalance's seal (`group.rs`,
+/// off the hot path, waiting out commits between admission and write) and an append's retry
+/// after helping unlink a ring slot's old block (`log.rs`).
 #[derive(Debug, Default)]
 pub struct Backoff {
     spins: u32,
