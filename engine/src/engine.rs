@@ -1368,14 +1368,15 @@ impl PartitionHandle {
     ) -> Result<crate::log::ReadSummary, ErrorCode> {
         let guard = crossbeam_epoch::pin();
         self.log()
-            .read(offset, max_records, &guard, |offset, segment, slot| {
-                // SAFETY: `read` calls back only for published slots of a guarded segment.
-                match unsafe { segment.plain_value(slot) } {
-                    Some(value) => each(offset, Some(value)),
-                    // SAFETY: as above.
-                    None => each(offset, unsafe { segment.record(slot) }.value),
-                }
-                true
+            .read_chunks(offset, max_records, &guard, |first, segment, slots| {
+                let slot_first = slots.start;
+                // SAFETY: `read_chunks` hands out only published slots of a guarded segment.
+                unsafe {
+                    segment.for_each_value(slots, |slot, value| {
+                        each(first + (slot - slot_first) as i64, value)
+                    })
+                };
+                usize::MAX
             })
             .map_err(|OffsetOutOfRange| ErrorCode::OffsetOutOfRange)
     }

@@ -455,6 +455,28 @@ impl Log {
         guard: &'g Guard,
         mut each: impl FnMut(i64, &'g Segment, usize) -> bool,
     ) -> Result<ReadSummary, OffsetOutOfRange> {
+        self.read_chunks(offset, max_records, guard, |first, segment, slots| {
+            let slot_first = slots.start;
+            for slot in slots {
+                if !each(first + (slot - slot_first) as i64, segment, slot) {
+                    // This record was delivered; the rest are not.
+                    return slot - slot_first + 1;
+                }
+            }
+            usize::MAX
+        })
+    }
+
+    /// Read records from `offset` a segment at a time: `each(first_offset, segment, slots)`
+    /// for each run of slots of one segment, returning how many it delivered (`usize::MAX`:
+    /// all; fewer stops the read). Bounds as [`Log::read`].
+    pub fn read_chunks<'g>(
+        &self,
+        offset: i64,
+        max_records: usize,
+        guard: &'g Guard,
+        mut each: impl FnMut(i64, &'g Segment, std::ops::Range<usize>) -> usize,
+    ) -> Result<ReadSummary, OffsetOutOfRange> {
         let (log_start, high_watermark) = self.bounds();
         if offset < log_start || offset > high_watermark {
             return Err(OffsetOutOfRange);
@@ -477,13 +499,14 @@ impl Log {
             };
             let slot_first = (next as u64 & (SEGMENT_RECORDS - 1)) as usize;
             let slot_end = ((end - segment.base_offset()) as u64).min(SEGMENT_RECORDS) as usize;
-            for slot in slot_first..slot_end {
-                summary.count += 1;
-                if !each(next, segment, slot) {
-                    return Ok(summary);
-                }
-                next += 1;
+            let chunk = slot_end - slot_first;
+            let delivered = each(next, segment, slot_first..slot_end);
+            if delivered < chunk {
+                summary.count += delivered;
+                return Ok(summary);
             }
+            summary.count += chunk;
+            next += chunk as i64;
         }
         Ok(summary)
     }

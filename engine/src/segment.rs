@@ -13,11 +13,14 @@
 //! Slot encoding ([`Slot`]):
 //! - inline: `timestamp_tagged = timestamp_ms ≥ 0`, `location = start (32 bits) | len (16) |
 //!   meta (16)`, where `meta = key_len (13 bits) | KEY (bit 13) | VALUE (14) | HEADERS (15)`.
-//! - inline plain value in a fixed run (zero-copy produce): `meta = run head + 1 (13 bits) |
-//!   VALUE`, the key length being 0 without a KEY flag: the record's timestamp is the run
-//!   head's slot's (every record of a run has one timestamp), so completing a run of 4096
-//!   stores 4097 words, not 8192. Its own timestamp word is not written (it may hold a
-//!   recycled segment's old value) and is never read: [`Segment::slot`] resolves it.
+//! - inline plain value in a fixed run of two or more (zero-copy produce): `meta = run head + 1
+//!   (13 bits) | VALUE`, the key length being 0 without a KEY flag: the record's timestamp is
+//!   the run head's slot's (every record of a run has one timestamp), so completing a run of
+//!   4096 stores 4098 words, not 8192. The run's end (one past its last slot) is in the
+//!   timestamp word of its second slot, so a reader of values reads one location word per run
+//!   ([`Segment::for_each_value`]), not one per record. The other members' timestamp words are not
+//!   written (they may hold a recycled segment's old values) and never read as timestamps:
+//!   [`Segment::slot`] resolves the head.
 //! - out of line: `timestamp_tagged = !timestamp_ms < 0`, `location` = address of a heap block
 //!   `[len: u32][meta32: u32][bytes]`, `meta32 = key_len (29 bits) | flags << 29`.
 //!
@@ -686,8 +689,16 @@ impl Segment {
             slot_first < SEGMENT_RECORDS as usize && SEGMENT_RECORDS as u32 <= INLINE_KEY_LEN_MASK
         );
         self.timestamps_tagged[slot_first].store(timestamp_ms, Ordering::Relaxed);
-        let shape =
-            (value_bytes as u64) << 32 | u64::from(PLAIN_META | (slot_first as u32 + 1)) << 48;
+        // A run of one is a plain value with its own timestamp; a longer run keeps its end in
+        // its second slot's timestamp word, which no reader reads as a timestamp.
+        let head = if count > 1 {
+            self.timestamps_tagged[slot_first + 1]
+                .store((slot_first + count) as i64, Ordering::Relaxed);
+            slot_first as u32 + 1
+        } else {
+            0
+        };
+        let shape = (value_bytes as u64) << 32 | u64::from(PLAIN_META | head) << 48;
         let mut start = u64::from(arena_start);
         for location in &self.locations[slot_first..slot_first + count] {
             location.store(start | shape, Ordering::Relaxed);
@@ -803,6 +814,62 @@ impl Segment {
         debug_assert!(start + len <= self.arena.capacity_bytes);
         // SAFETY: a published inline slot names `len` written bytes at `start`.
         Some(unsafe { std::slice::from_raw_parts(self.arena.base.as_ptr().add(start), len) })
+    }
+
+    /// Call `each(slot, value)` for every slot in `slots`, in order: the values of plain
+    /// records (inline, keyless, headerless) without decoding anything else, other records'
+    /// through [`Segment::record`]. A fixed run's values follow one another in the arena, so
+    /// a run is read from its first location word and its end (in its second slot's
+    /// timestamp word), not one location word per record: a reader of values is bound by the
+    /// bytes it pulls, and this halves them for 8-byte values.
+    ///
+    /// # Safety
+    /// As [`Segment::record`], for every slot in `slots`.
+    #[inline]
+    pub unsafe fn for_each_value<'g>(
+        &'g self,
+        slots: std::ops::Range<usize>,
+        mut each: impl FnMut(usize, Option<&'g [u8]>),
+    ) {
+        let mut slot = slots.start;
+        while slot < slots.end {
+            // SAFETY: forwarded.
+            let location = unsafe { self.location(slot) };
+            if !is_plain(location) {
+                // SAFETY: forwarded.
+                each(slot, unsafe { self.record(slot) }.value);
+                slot += 1;
+                continue;
+            }
+            let len = (location >> 32) as u16 as usize;
+            let start = location as u32 as usize;
+            let run_end = match run_head(location) {
+                // The run's second slot holds its end (a run has at least two members).
+                Some(head) => self.timestamps_tagged[head + 1].load(Ordering::Relaxed) as usize,
+                None => slot + 1,
+            };
+            let until = run_end.min(slots.end);
+            debug_assert!(
+                until > slot && start + (until - slot) * len <= self.arena.capacity_bytes
+            );
+            // SAFETY: a published plain slot names `len` laid bytes at `start`, and a run's
+            // values lie back to back from there up to its end (one arena reservation,
+            // `store_fixed_run`).
+            let bytes = unsafe {
+                std::slice::from_raw_parts(
+                    self.arena.base.as_ptr().add(start),
+                    (until - slot) * len,
+                )
+            };
+            if len == 0 {
+                (slot..until).for_each(|index| each(index, Some(&[])));
+            } else {
+                for (index, value) in (slot..until).zip(bytes.chunks_exact(len)) {
+                    each(index, Some(value));
+                }
+            }
+            slot = until;
+        }
     }
 }
 
@@ -924,10 +991,11 @@ mod tests {
     }
 
     /// Goal: a fixed run's records take the run head's timestamp, whatever stale words the
-    /// other slots' timestamps hold (a recycled segment's, here out-of-line tags), and freeing
-    /// never mistakes such a stale tag for an out-of-line record. Method: fill every timestamp
-    /// with an out-of-line tag, store a run of 3 at slot 0, read each record back, then free
-    /// with the slot scan forced (reading the stale tags, it would free a plain location).
+    /// other slots' timestamps hold (a recycled segment's, here out-of-line tags), a reader
+    /// walks the run to its end and not past it, and freeing never mistakes a stale tag for an
+    /// out-of-line record. Method: fill every timestamp with an out-of-line tag, store a run of
+    /// 3 at slot 0, read each record back and walk it, then free with the slot scan forced
+    /// (reading the stale tags, it would free a plain location).
     #[test]
     fn a_fixed_run_shares_its_head_timestamp() {
         let mut segment = Segment::new(0, ARENA_BYTES_MIN);
@@ -955,6 +1023,20 @@ mod tests {
             assert_eq!(plain, Some(&[byte; 8][..]));
             assert_eq!(view.value, Some(&[byte; 8][..]));
             assert_eq!((view.key, view.timestamp_ms), (None, 42));
+        }
+        // A reader of values walks the run from any slot in it to the end asked for.
+        for first in 0..3 {
+            let mut walked = Vec::new();
+            // SAFETY: as above.
+            unsafe { segment.for_each_value(first..3, |slot, value| walked.push((slot, value))) };
+            let walked: Vec<(usize, Vec<u8>)> = walked
+                .into_iter()
+                .map(|(slot, value)| (slot, value.expect("plain").to_vec()))
+                .collect();
+            let expected: Vec<(usize, Vec<u8>)> = (first..3)
+                .map(|slot| (slot, vec![slot as u8 + 1; 8]))
+                .collect();
+            assert_eq!(walked, expected);
         }
         segment.note_out_of_line();
         // SAFETY: 3 slots written; exclusive access.
