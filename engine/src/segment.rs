@@ -420,7 +420,7 @@ pub struct Segment {
     /// slot `i` is stored by whoever completes the batch holding offset `base_offset + i`
     /// (each completer stores the same word; atomics, because a late completer may store
     /// while a reader reads), and read only after the high watermark covers it. Split, not interleaved, so that reading values
-    /// ([`Segment::plain_value`]) streams 8 bytes of slot per record, not 16: the fan-out
+    /// ([`Segment::for_each_value`]) streams 8 bytes of slot per record, not 16: the fan-out
     /// reader is bound by the cache lines it pulls from the producer's core.
     timestamps_tagged: Box<[AtomicI64]>,
     locations: Box<[AtomicU64]>,
@@ -794,28 +794,6 @@ impl Segment {
         }
     }
 
-    /// The value of an inline, keyless, headerless record in slot `index`, the fan-out fast
-    /// path; `None` for any other shape (the caller falls back to [`Segment::record`]).
-    ///
-    /// # Safety
-    /// As [`Segment::record`].
-    #[inline]
-    pub unsafe fn plain_value(&self, index: usize) -> Option<&[u8]> {
-        // Only the location word: an out-of-line slot's location is a block address, whose
-        // top 16 bits are below `PLAIN_META` (checked in `alloc_out_of_line`), so the
-        // timestamp's out-of-line tag need not be read.
-        // SAFETY: forwarded.
-        let location = unsafe { self.location(index) };
-        if !is_plain(location) {
-            return None;
-        }
-        let start = location as u32 as usize;
-        let len = (location >> 32) as u16 as usize;
-        debug_assert!(start + len <= self.arena.capacity_bytes);
-        // SAFETY: a published inline slot names `len` written bytes at `start`.
-        Some(unsafe { std::slice::from_raw_parts(self.arena.base.as_ptr().add(start), len) })
-    }
-
     /// Call `each(slot, value)` for every slot in `slots`, in order: the values of plain
     /// records (inline, keyless, headerless) without decoding anything else, other records'
     /// through [`Segment::record`]. A fixed run's values follow one another in the arena, so
@@ -886,7 +864,7 @@ fn alloc_out_of_line(len: usize, key_len: usize, flags: u32) -> *mut u8 {
     if block.is_null() {
         std::alloc::handle_alloc_error(layout);
     }
-    // `Segment::plain_value` tells inline from out of line by the location word alone.
+    // `Segment::for_each_value` tells inline from out of line by the location word alone.
     assert!(
         !is_plain(block as u64),
         "a user-space address with bit 62 set"
@@ -981,10 +959,12 @@ mod tests {
             // SAFETY: as above.
             assert_eq!(unsafe { segment.timestamp_ms(index) }, 10 + index as i64);
         }
+        // The reader of values: the plain value from its location word alone, the keyed
+        // record's through its full decode.
+        let mut values = Vec::new();
         // SAFETY: as above.
-        assert_eq!(unsafe { segment.plain_value(0) }, Some(&b"v"[..]));
-        // SAFETY: as above.
-        assert_eq!(unsafe { segment.plain_value(1) }, None);
+        unsafe { segment.for_each_value(0..2, |slot, value| values.push((slot, value))) };
+        assert_eq!(values, vec![(0, Some(&b"v"[..])), (1, Some(&b"value"[..]))]);
         let mut segment = segment;
         // SAFETY: 5 slots were written; exclusive access.
         unsafe { segment.release_out_of_line(records.len()) };
@@ -1012,15 +992,8 @@ mod tests {
         segment.store_fixed_run(0, 3, start, 8, 42);
         for (index, byte) in [1u8, 2, 3].into_iter().enumerate() {
             // SAFETY: stored above, single-threaded.
-            let (timestamp, plain, view) = unsafe {
-                (
-                    segment.timestamp_ms(index),
-                    segment.plain_value(index),
-                    segment.record(index),
-                )
-            };
+            let (timestamp, view) = unsafe { (segment.timestamp_ms(index), segment.record(index)) };
             assert_eq!(timestamp, 42);
-            assert_eq!(plain, Some(&[byte; 8][..]));
             assert_eq!(view.value, Some(&[byte; 8][..]));
             assert_eq!((view.key, view.timestamp_ms), (None, 42));
         }
