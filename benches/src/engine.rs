@@ -18,8 +18,7 @@
 //! (the engine's `RETAINED_RECORDS_MAX`), so no run appends more than that to one partition.
 
 use std::cell::RefCell;
-use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
-use std::thread;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use crossbeam_utils::CachePadded;
@@ -28,8 +27,8 @@ use streamspec_model::{Op, Reply, TopicConfig};
 
 use crate::peers::{in_flight_records, wait_briefly};
 use crate::workload::{
-    encode_value, sequence_of, tally_sorted, Acknowledged, FanOut, GroupScaling, Latency, Produce,
-    Run, StartLine, System, Tally, GROUP_PARTITIONS,
+    encode_value, sequence_of, tally_sorted, FanOut, GroupScaling, Latency, Produce, Run, System,
+    Tally, GROUP_PARTITIONS,
 };
 
 /// The engine's fast path.
@@ -171,19 +170,17 @@ impl System for EngineFastPath {
             let handle = &handles[0];
             let from = handle.high_watermark();
             let positions = Positions::new(workload.consumers, from);
-            let consumer = AtomicUsize::new(0);
             // The slowest consumer's position as last looked at: looked at again only when
             // the window or a trim needs it (each look pulls N cache lines from the readers).
             let mut consumed_by_all = from;
             Some(workload.time_consumers(
-                || {
-                    let position = &positions.0[consumer.fetch_add(1, Ordering::Relaxed)];
+                |consumer| {
                     drain(
                         handle,
                         from,
                         workload.records,
                         workload.batch_records,
-                        Some(position),
+                        Some(&positions.0[consumer]),
                     )
                 },
                 |batch| {
@@ -232,26 +229,13 @@ impl System for EngineFastPath {
     fn produce(workload: &Produce) -> Option<Run> {
         with_orders_topic(workload.partitions(), |handles| {
             let from: Vec<i64> = handles.iter().map(|h| h.high_watermark()).collect();
-            let start_line = StartLine::new(workload.producers);
-            let elapsed = thread::scope(|scope| {
-                let producers: Vec<_> = (0..workload.producers)
-                    .map(|producer| {
-                        let (handle, start_line) =
-                            (&handles[producer % handles.len()], &start_line);
-                        scope.spawn(move || {
-                            let first = workload.first_sequence(producer);
-                            let mut value = vec![0; workload.value_bytes];
-                            start_line.wait();
-                            for sequence in first..first + workload.records_per_producer {
-                                encode_value(sequence, &mut value);
-                                handle.append_values(&[&value]).expect("within the limits");
-                            }
-                        })
-                    })
-                    .collect();
-                let started = start_line.release();
-                producers.into_iter().for_each(|p| p.join().unwrap());
-                started.elapsed()
+            let elapsed = workload.time_producers(|producer| {
+                let handle = &handles[producer % handles.len()];
+                let mut value = vec![0; workload.value_bytes];
+                move |sequence| {
+                    encode_value(sequence, &mut value);
+                    handle.append_values(&[&value]).expect("within the limits");
+                }
             });
             let mut sequences = Vec::new();
             for (handle, &from) in handles.iter().zip(&from) {
@@ -276,11 +260,9 @@ impl System for EngineFastPath {
         with_orders_topic(1, |handles| {
             let handle = &handles[0];
             let from = handle.high_watermark();
-            let acknowledged = Acknowledged::default();
-            let start_line = StartLine::new(1);
-            thread::scope(|scope| {
-                let consumer = scope.spawn(|| {
-                    start_line.wait();
+            let mut value = vec![0; workload.value_bytes];
+            Some(workload.time_round_trips(
+                |acknowledged| {
                     let mut tally = Tally::default();
                     let mut position = from;
                     while ((position - from) as u64) < workload.round_trips {
@@ -294,20 +276,12 @@ impl System for EngineFastPath {
                         acknowledged.set((position - from) as u64);
                     }
                     tally
-                });
-                let mut value = vec![0; workload.value_bytes];
-                let started = start_line.release();
-                for sequence in 0..workload.round_trips {
+                },
+                |sequence| {
                     encode_value(sequence, &mut value);
                     handle.append_values(&[&value]).expect("within the limits");
-                    acknowledged.wait_past(sequence);
-                }
-                let tally = consumer.join().unwrap();
-                Some(Run {
-                    elapsed: started.elapsed(),
-                    tallies: vec![tally],
-                })
-            })
+                },
+            ))
         })
     }
 }

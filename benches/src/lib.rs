@@ -5,6 +5,7 @@
 //! - [`engine`]: the engine's fast path as a [`workload::System`].
 //! - [`measure`]: verify, then time, one system on one workload (criterion).
 //! - [`peers`]: the systems the engine is compared with, one file each.
+//! - [`placement`]: which core each thread of a run is pinned to, the same for every system.
 //!
 //! The criterion benches in `benches/` run each workload on every system in the same run
 //! and time a system only after one verified run (counts and checksums per consumer).
@@ -12,6 +13,7 @@
 pub mod engine;
 pub mod measure;
 pub mod peers;
+pub mod placement;
 pub mod workload;
 
 #[cfg(test)]

@@ -16,6 +16,8 @@
 
 use std::time::Duration;
 
+use crate::placement;
+
 /// The smallest value a workload may use: the 8-byte sequence number.
 pub const VALUE_BYTES_MIN: usize = 8;
 
@@ -126,33 +128,42 @@ impl FanOut {
         Tally::expected(0, self.records, self.value_bytes)
     }
 
-    /// The timed part every subject shares: `consumers` threads each running `consume` (which
-    /// reads every record and tallies it), released together with the producer, which calls
-    /// `produce(first..end)` for each batch of `batch_records` sequence numbers in order; the
-    /// time is from the release until the last consumer is done.
+    /// The timed part every subject shares: `consumers` threads, consumer `c` running
+    /// `consume(c)` (which reads every record and tallies it), released together with the
+    /// producer thread, which calls `produce(first..end)` for each batch of `batch_records`
+    /// sequence numbers in order; the time is from the release until the last consumer is
+    /// done. Threads are placed as [`crate::placement`] says (producer 0, consumer `c` at
+    /// `c + 1`).
     pub fn time_consumers(
         &self,
-        consume: impl Fn() -> Tally + Sync,
-        mut produce: impl FnMut(std::ops::Range<u64>),
+        consume: impl Fn(usize) -> Tally + Sync,
+        mut produce: impl FnMut(std::ops::Range<u64>) + Send,
     ) -> Run {
         let start_line = StartLine::new(self.consumers);
         std::thread::scope(|scope| {
             let readers: Vec<_> = (0..self.consumers)
-                .map(|_| {
-                    scope.spawn(|| {
+                .map(|consumer| {
+                    let (start_line, consume) = (&start_line, &consume);
+                    scope.spawn(move || {
+                        placement::pin(consumer + 1);
                         start_line.wait();
-                        consume()
+                        consume(consumer)
                     })
                 })
                 .collect();
-            let started = start_line.release();
-            let batch = self.batch_records as u64;
-            let mut written = 0;
-            while written < self.records {
-                let end = (written + batch).min(self.records);
-                produce(written..end);
-                written = end;
-            }
+            let producer = scope.spawn(|| {
+                placement::pin(0);
+                let started = start_line.release();
+                let batch = self.batch_records as u64;
+                let mut written = 0;
+                while written < self.records {
+                    let end = (written + batch).min(self.records);
+                    produce(written..end);
+                    written = end;
+                }
+                started
+            });
+            let started = producer.join().expect("the producer does not panic");
             let tallies = readers
                 .into_iter()
                 .map(|r| r.join().expect("no consumer panics"))
@@ -201,10 +212,10 @@ impl GroupScaling {
         self.records_per_partition * GROUP_PARTITIONS as u64
     }
 
-    /// The timed part every subject shares: one thread per member, released together, each
-    /// draining its assigned partitions in order with `drain_partition` (which tallies one
-    /// partition, as [`GroupScaling::expected`] does); the time is from the release until
-    /// the last member is done.
+    /// The timed part every subject shares: one thread per member (member `m` placed as
+    /// thread `m`), released together, each draining its assigned partitions in order with
+    /// `drain_partition` (which tallies one partition, as [`GroupScaling::expected`] does);
+    /// the time is from the release until the last member is done.
     pub fn time_members(&self, drain_partition: impl Fn(usize) -> Tally + Sync) -> Run {
         let start_line = StartLine::new(self.members);
         std::thread::scope(|scope| {
@@ -212,6 +223,7 @@ impl GroupScaling {
                 .map(|member| {
                     let (start_line, drain_partition) = (&start_line, &drain_partition);
                     scope.spawn(move || {
+                        placement::pin(member);
                         start_line.wait();
                         self.assignment(member)
                             .fold(Tally::default(), |sum, p| sum.merge(drain_partition(p)))
@@ -289,6 +301,35 @@ impl Produce {
         producer as u64 * self.records_per_producer
     }
 
+    /// The timed part every subject shares: `producers` threads (producer `p` placed as
+    /// thread `p`), each making its appender with `producer(p)` (untimed), then, released
+    /// together, appending sequence numbers `first_sequence(p)..` one record at a time with
+    /// it; returns the time from the release until the last producer is done.
+    pub fn time_producers<A: FnMut(u64)>(&self, producer: impl Fn(usize) -> A + Sync) -> Duration {
+        let start_line = StartLine::new(self.producers);
+        std::thread::scope(|scope| {
+            let producers: Vec<_> = (0..self.producers)
+                .map(|p| {
+                    let (start_line, producer) = (&start_line, &producer);
+                    scope.spawn(move || {
+                        placement::pin(p);
+                        let mut append = producer(p);
+                        let first = self.first_sequence(p);
+                        start_line.wait();
+                        for sequence in first..first + self.records_per_producer {
+                            append(sequence);
+                        }
+                    })
+                })
+                .collect();
+            let started = start_line.release();
+            for producer in producers {
+                producer.join().expect("no producer panics");
+            }
+            started.elapsed()
+        })
+    }
+
     /// What a read-back of every partition must give, summed over partitions, when each
     /// partition's records are tallied **sorted by sequence** (producers interleave on a
     /// shared partition in any order).
@@ -329,6 +370,42 @@ impl Latency {
     /// What the consumer must have read.
     pub fn expected(&self) -> Tally {
         Tally::expected(0, self.round_trips, self.value_bytes)
+    }
+
+    /// The timed part every subject shares except the disruptor (whose consumer is a
+    /// handler on a thread of its own): a consumer thread (placed as thread 1) running
+    /// `consume`, which reads `round_trips` records, acknowledging each through the
+    /// [`Acknowledged`] it is given, and a producer thread (thread 0) that, released with
+    /// it, calls `append(sequence)` for each round trip and waits for its acknowledgement.
+    pub fn time_round_trips(
+        &self,
+        consume: impl FnOnce(&Acknowledged) -> Tally + Send,
+        mut append: impl FnMut(u64) + Send,
+    ) -> Run {
+        let acknowledged = Acknowledged::default();
+        let start_line = StartLine::new(1);
+        std::thread::scope(|scope| {
+            let consumer = scope.spawn(|| {
+                placement::pin(1);
+                start_line.wait();
+                consume(&acknowledged)
+            });
+            let producer = scope.spawn(|| {
+                placement::pin(0);
+                let started = start_line.release();
+                for sequence in 0..self.round_trips {
+                    append(sequence);
+                    acknowledged.wait_past(sequence);
+                }
+                started
+            });
+            let started = producer.join().expect("the producer does not panic");
+            let tally = consumer.join().expect("the consumer does not panic");
+            Run {
+                elapsed: started.elapsed(),
+                tallies: vec![tally],
+            }
+        })
     }
 }
 
@@ -445,7 +522,7 @@ impl Acknowledged {
 /// timing thread calls [`StartLine::release`] and starts its clock, so thread spawning stays
 /// out of the timing.
 #[derive(Debug)]
-pub struct StartLine {
+struct StartLine {
     barrier: std::sync::Barrier,
 }
 

@@ -16,14 +16,13 @@
 //! reader, so no publication order is needed).
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::thread;
 
 use crossbeam_utils::CachePadded;
 
 use crate::peers::wait_briefly;
 use crate::workload::{
-    Acknowledged, FanOut, GroupScaling, Latency, Produce, ProduceTarget, Run, StartLine, System,
-    Tally, GROUP_PARTITIONS, VALUE_BYTES_MIN,
+    FanOut, GroupScaling, Latency, Produce, ProduceTarget, Run, System, Tally, GROUP_PARTITIONS,
+    VALUE_BYTES_MIN,
 };
 
 /// The bare array log peer.
@@ -130,7 +129,7 @@ impl System for ArrayLog {
     fn fan_out(workload: &FanOut) -> Option<Run> {
         let log = Partition::new(workload.records, workload.value_bytes);
         Some(workload.time_consumers(
-            || log.drain(workload.records, workload.batch_records),
+            |_| log.drain(workload.records, workload.batch_records),
             |batch| {
                 let end = batch.end;
                 for index in batch {
@@ -165,24 +164,9 @@ impl System for ArrayLog {
         let partitions: Vec<Partition> = (0..workload.partitions())
             .map(|_| Partition::new(capacity, workload.value_bytes))
             .collect();
-        let start_line = StartLine::new(workload.producers);
-        let elapsed = thread::scope(|scope| {
-            let producers: Vec<_> = (0..workload.producers)
-                .map(|producer| {
-                    let (partitions, start_line) = (&partitions, &start_line);
-                    scope.spawn(move || {
-                        let log = &partitions[producer % partitions.len()];
-                        let first = workload.first_sequence(producer);
-                        start_line.wait();
-                        for sequence in first..first + workload.records_per_producer {
-                            log.append_shared(sequence);
-                        }
-                    })
-                })
-                .collect();
-            let started = start_line.release();
-            producers.into_iter().for_each(|p| p.join().unwrap());
-            started.elapsed()
+        let elapsed = workload.time_producers(|producer| {
+            let log = &partitions[producer % partitions.len()];
+            move |sequence| log.append_shared(sequence)
         });
         let sequences = partitions
             .iter()
@@ -199,11 +183,8 @@ impl System for ArrayLog {
 
     fn latency(workload: &Latency) -> Option<Run> {
         let log = Partition::new(workload.round_trips, workload.value_bytes);
-        let acknowledged = Acknowledged::default();
-        let start_line = StartLine::new(1);
-        thread::scope(|scope| {
-            let consumer = scope.spawn(|| {
-                start_line.wait();
+        Some(workload.time_round_trips(
+            |acknowledged| {
                 let mut tally = Tally::default();
                 for index in 0..workload.round_trips {
                     while log.published() <= index {
@@ -213,18 +194,11 @@ impl System for ArrayLog {
                     acknowledged.set(index + 1);
                 }
                 tally
-            });
-            let started = start_line.release();
-            for index in 0..workload.round_trips {
+            },
+            |index| {
                 log.write(index, index);
                 log.publish(index + 1);
-                acknowledged.wait_past(index);
-            }
-            let tally = consumer.join().unwrap();
-            Some(Run {
-                elapsed: started.elapsed(),
-                tallies: vec![tally],
-            })
-        })
+            },
+        ))
     }
 }

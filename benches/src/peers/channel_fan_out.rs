@@ -16,14 +16,13 @@
 //! sizes return `None`.
 
 use std::sync::Arc;
-use std::thread;
 
 use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
 
 use crate::peers::in_flight_records;
 use crate::workload::{
-    encode_value, sequence_of, tally_sorted, Acknowledged, FanOut, GroupScaling, Latency, Produce,
-    Run, StartLine, System, Tally, GROUP_PARTITIONS,
+    encode_value, sequence_of, tally_sorted, FanOut, GroupScaling, Latency, Produce, Run, System,
+    Tally, GROUP_PARTITIONS,
 };
 
 /// The crossbeam-channel fan-out peer.
@@ -61,35 +60,23 @@ fn fan_out_single<const B: usize>(workload: &FanOut) -> Run {
     let (senders, receivers): Channels<[u8; B]> = (0..workload.consumers)
         .map(|_| bounded(in_flight_records(B)))
         .unzip();
-    let start_line = StartLine::new(workload.consumers);
-    thread::scope(|scope| {
-        let readers: Vec<_> = receivers
-            .into_iter()
-            .map(|receiver| {
-                let start_line = &start_line;
-                scope.spawn(move || {
-                    start_line.wait();
-                    let mut tally = Tally::default();
-                    for _ in 0..workload.records {
-                        tally.add(&receiver.recv().unwrap());
-                    }
-                    tally
-                })
-            })
-            .collect();
-        let started = start_line.release();
-        for sequence in 0..workload.records {
-            let value = record::<B>(sequence);
-            for sender in &senders {
-                sender.send(value).unwrap();
+    workload.time_consumers(
+        |consumer| {
+            let mut tally = Tally::default();
+            for _ in 0..workload.records {
+                tally.add(&receivers[consumer].recv().unwrap());
             }
-        }
-        let tallies = readers.into_iter().map(|r| r.join().unwrap()).collect();
-        Run {
-            elapsed: started.elapsed(),
-            tallies,
-        }
-    })
+            tally
+        },
+        |batch| {
+            for sequence in batch {
+                let value = record::<B>(sequence);
+                for sender in &senders {
+                    sender.send(value).unwrap();
+                }
+            }
+        },
+    )
 }
 
 type Batch<const B: usize> = Arc<[[u8; B]]>;
@@ -98,41 +85,23 @@ fn fan_out_batched<const B: usize>(workload: &FanOut) -> Run {
     let depth = (in_flight_records(B) / workload.batch_records).max(1);
     let (senders, receivers): Channels<Batch<B>> =
         (0..workload.consumers).map(|_| bounded(depth)).unzip();
-    let start_line = StartLine::new(workload.consumers);
-    thread::scope(|scope| {
-        let readers: Vec<_> = receivers
-            .into_iter()
-            .map(|receiver| {
-                let start_line = &start_line;
-                scope.spawn(move || {
-                    start_line.wait();
-                    let mut tally = Tally::default();
-                    while tally.count < workload.records {
-                        for value in receiver.recv().unwrap().iter() {
-                            tally.add(value);
-                        }
-                    }
-                    tally
-                })
-            })
-            .collect();
-        let started = start_line.release();
-        let batch = workload.batch_records as u64;
-        let mut written = 0;
-        while written < workload.records {
-            let end = (written + batch).min(workload.records);
-            let values: Batch<B> = (written..end).map(record::<B>).collect();
+    workload.time_consumers(
+        |consumer| {
+            let mut tally = Tally::default();
+            while tally.count < workload.records {
+                for value in receivers[consumer].recv().unwrap().iter() {
+                    tally.add(value);
+                }
+            }
+            tally
+        },
+        |batch| {
+            let values: Batch<B> = batch.map(record::<B>).collect();
             for sender in &senders {
                 sender.send(Arc::clone(&values)).unwrap();
             }
-            written = end;
-        }
-        let tallies = readers.into_iter().map(|r| r.join().unwrap()).collect();
-        Run {
-            elapsed: started.elapsed(),
-            tallies,
-        }
-    })
+        },
+    )
 }
 
 fn group_scaling_sized<const B: usize>(workload: &GroupScaling) -> Run {
@@ -165,24 +134,9 @@ fn group_scaling_sized<const B: usize>(workload: &GroupScaling) -> Run {
 fn produce_sized<const B: usize>(workload: &Produce) -> Run {
     let (senders, receivers): Channels<[u8; B]> =
         (0..workload.partitions()).map(|_| unbounded()).unzip();
-    let start_line = StartLine::new(workload.producers);
-    let elapsed = thread::scope(|scope| {
-        let producers: Vec<_> = (0..workload.producers)
-            .map(|producer| {
-                let sender = senders[producer % senders.len()].clone();
-                let start_line = &start_line;
-                scope.spawn(move || {
-                    let first = workload.first_sequence(producer);
-                    start_line.wait();
-                    for sequence in first..first + workload.records_per_producer {
-                        sender.send(record::<B>(sequence)).unwrap();
-                    }
-                })
-            })
-            .collect();
-        let started = start_line.release();
-        producers.into_iter().for_each(|p| p.join().unwrap());
-        started.elapsed()
+    let elapsed = workload.time_producers(|producer| {
+        let sender = &senders[producer % senders.len()];
+        move |sequence| sender.send(record::<B>(sequence)).unwrap()
     });
     let sequences = receivers
         .iter()
@@ -196,29 +150,17 @@ fn produce_sized<const B: usize>(workload: &Produce) -> Run {
 
 fn latency_sized<const B: usize>(workload: &Latency) -> Run {
     let (sender, receiver) = bounded::<[u8; B]>(1);
-    let acknowledged = Acknowledged::default();
-    let start_line = StartLine::new(1);
-    thread::scope(|scope| {
-        let consumer = scope.spawn(|| {
-            start_line.wait();
+    workload.time_round_trips(
+        |acknowledged| {
             let mut tally = Tally::default();
             for position in 0..workload.round_trips {
                 tally.add(&receiver.recv().unwrap());
                 acknowledged.set(position + 1);
             }
             tally
-        });
-        let started = start_line.release();
-        for sequence in 0..workload.round_trips {
-            sender.send(record::<B>(sequence)).unwrap();
-            acknowledged.wait_past(sequence);
-        }
-        let tally = consumer.join().unwrap();
-        Run {
-            elapsed: started.elapsed(),
-            tallies: vec![tally],
-        }
-    })
+        },
+        |sequence| sender.send(record::<B>(sequence)).unwrap(),
+    )
 }
 
 impl System for ChannelFanOut {

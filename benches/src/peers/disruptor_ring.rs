@@ -17,10 +17,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use disruptor::wait_strategies::WaitStrategy;
-use disruptor::{build_single_producer, Producer, Sequence};
+use disruptor::{build_single_producer, ProcessorSettings, Producer, Sequence};
 
 use crate::peers::channel_fan_out::with_value_size;
 use crate::peers::{in_flight_records, wait_briefly};
+use crate::placement;
 use crate::workload::{
     encode_value, Acknowledged, FanOut, GroupScaling, Latency, Produce, Run, System, Tally,
 };
@@ -59,6 +60,15 @@ fn handler<const B: usize>(
         if end_of_batch {
             *out.lock().unwrap() = tally;
         }
+    }
+}
+
+/// `builder`, with its next handler pinned as thread `thread` of the run (see
+/// [`crate::placement`]: the disruptor spawns its handlers' threads itself).
+fn placed<E, W, B: ProcessorSettings<E, W>>(builder: B, thread: usize) -> B {
+    match placement::core_of(thread) {
+        Some(core) => builder.pin_at_core(core),
+        None => builder,
     }
 }
 
@@ -106,17 +116,21 @@ fn fan_out_sized<const B: usize>(workload: &FanOut) -> Run {
         "a batch must fit the ring"
     );
     let outs: Vec<Arc<Mutex<Tally>>> = (0..workload.consumers).map(|_| Arc::default()).collect();
-    let builder = build_single_producer(ring_slots(B), || Slot([0u8; B]), Yielding)
-        .handle_events_with(handler::<B>(Arc::clone(&outs[0])));
+    // Consumer `c` is thread `c + 1` of the run, the producer thread 0.
+    let builder = build_single_producer(ring_slots(B), || Slot([0u8; B]), Yielding);
+    let builder = placed(builder, 1).handle_events_with(handler::<B>(Arc::clone(&outs[0])));
     // The builder's type changes from one consumer to several, hence two arms.
     let elapsed = if workload.consumers == 1 {
-        publish_all::<B, _>(builder.build(), workload)
+        let producer = builder.build();
+        placement::run_pinned(0, || publish_all::<B, _>(producer, workload))
     } else {
-        let mut builder = builder.handle_events_with(handler::<B>(Arc::clone(&outs[1])));
-        for out in &outs[2..] {
-            builder = builder.handle_events_with(handler::<B>(Arc::clone(out)));
+        let mut builder = placed(builder, 2).handle_events_with(handler::<B>(Arc::clone(&outs[1])));
+        for (consumer, out) in outs.iter().enumerate().skip(2) {
+            builder =
+                placed(builder, consumer + 1).handle_events_with(handler::<B>(Arc::clone(out)));
         }
-        publish_all::<B, _>(builder.build(), workload)
+        let producer = builder.build();
+        placement::run_pinned(0, || publish_all::<B, _>(producer, workload))
     };
     let tallies = outs.iter().map(|out| *out.lock().unwrap()).collect();
     Run { elapsed, tallies }
@@ -135,20 +149,22 @@ fn latency_sized<const B: usize>(workload: &Latency) -> Run {
             acknowledged.set(tally.count);
         }
     };
-    let mut producer = build_single_producer(ring_slots(B), || Slot([0u8; B]), Yielding)
-        .handle_events_with(consumer)
-        .build();
-    let started = Instant::now();
-    for sequence in 0..workload.round_trips {
-        while producer
-            .try_publish(|slot| encode_value(sequence, &mut slot.0))
-            .is_err()
-        {
-            wait_briefly();
+    // The consumer is thread 1 of the run, the producer thread 0, as in every system.
+    let builder = build_single_producer(ring_slots(B), || Slot([0u8; B]), Yielding);
+    let mut producer = placed(builder, 1).handle_events_with(consumer).build();
+    let elapsed = placement::run_pinned(0, || {
+        let started = Instant::now();
+        for sequence in 0..workload.round_trips {
+            while producer
+                .try_publish(|slot| encode_value(sequence, &mut slot.0))
+                .is_err()
+            {
+                wait_briefly();
+            }
+            acknowledged.wait_past(sequence);
         }
-        acknowledged.wait_past(sequence);
-    }
-    let elapsed = started.elapsed();
+        started.elapsed()
+    });
     drop(producer);
     let tally = *out.lock().unwrap();
     Run {

@@ -8,12 +8,11 @@
 //! Supports every workload.
 
 use std::sync::{Condvar, Mutex, RwLock};
-use std::thread;
 
 use crate::peers::wait_briefly;
 use crate::workload::{
-    encode_value, tally_sorted, Acknowledged, FanOut, GroupScaling, Latency, Produce, Run,
-    StartLine, System, Tally, GROUP_PARTITIONS,
+    encode_value, tally_sorted, FanOut, GroupScaling, Latency, Produce, Run, System, Tally,
+    GROUP_PARTITIONS,
 };
 
 /// The `RwLock<Vec>` peer.
@@ -67,7 +66,7 @@ impl System for RwLockLog {
     fn fan_out(workload: &FanOut) -> Option<Run> {
         let log = Partition::default();
         Some(workload.time_consumers(
-            || log.drain(workload.records, workload.batch_records),
+            |_| log.drain(workload.records, workload.batch_records),
             |batch| log.append(batch.map(|s| Partition::record(s, workload.value_bytes))),
         ))
     }
@@ -92,25 +91,12 @@ impl System for RwLockLog {
         let partitions: Vec<Partition> = (0..workload.partitions())
             .map(|_| Partition::default())
             .collect();
-        let start_line = StartLine::new(workload.producers);
-        let elapsed = thread::scope(|scope| {
-            let producers: Vec<_> = (0..workload.producers)
-                .map(|producer| {
-                    let (partitions, start_line) = (&partitions, &start_line);
-                    scope.spawn(move || {
-                        let log = &partitions[producer % partitions.len()];
-                        let first = workload.first_sequence(producer);
-                        start_line.wait();
-                        for sequence in first..first + workload.records_per_producer {
-                            let record = Partition::record(sequence, workload.value_bytes);
-                            log.append(std::iter::once(record));
-                        }
-                    })
-                })
-                .collect();
-            let started = start_line.release();
-            producers.into_iter().for_each(|p| p.join().unwrap());
-            started.elapsed()
+        let elapsed = workload.time_producers(|producer| {
+            let log = &partitions[producer % partitions.len()];
+            move |sequence| {
+                let record = Partition::record(sequence, workload.value_bytes);
+                log.append(std::iter::once(record));
+            }
         });
         let sequences = partitions
             .iter()
@@ -133,11 +119,8 @@ impl System for RwLockLog {
         // The consumer checks the log and sleeps under `appended`'s mutex; the producer
         // notifies under it after each append, so no wake-up is lost.
         let appended = (Mutex::new(()), Condvar::new());
-        let acknowledged = Acknowledged::default();
-        let start_line = StartLine::new(1);
-        thread::scope(|scope| {
-            let consumer = scope.spawn(|| {
-                start_line.wait();
+        Some(workload.time_round_trips(
+            |acknowledged| {
                 let mut tally = Tally::default();
                 for position in 0..workload.round_trips {
                     let mut guard = appended.0.lock().unwrap();
@@ -148,22 +131,15 @@ impl System for RwLockLog {
                     acknowledged.set(position + 1);
                 }
                 tally
-            });
-            let started = start_line.release();
-            for sequence in 0..workload.round_trips {
+            },
+            |sequence| {
                 log.append(std::iter::once(Partition::record(
                     sequence,
                     workload.value_bytes,
                 )));
                 drop(appended.0.lock().unwrap());
                 appended.1.notify_one();
-                acknowledged.wait_past(sequence);
-            }
-            let tally = consumer.join().unwrap();
-            Some(Run {
-                elapsed: started.elapsed(),
-                tallies: vec![tally],
-            })
-        })
+            },
+        ))
     }
 }
