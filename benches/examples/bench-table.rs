@@ -1,12 +1,16 @@
-//! `cargo run -p streamspec-benches --example bench-table [CRITERION_DIR]`: the markdown tables
-//! of docs/PERFORMANCE.md, from the last `cargo bench` run's criterion results
-//! (default `target/criterion`).
+//! `cargo run -p streamspec-benches --example bench-table [CRITERION_DIR] [--runs A,B,..]`: the
+//! markdown tables of docs/PERFORMANCE.md, from criterion's results (default
+//! `target/criterion`): the last `cargo bench` run's, or, with `--runs`, those of the runs saved
+//! with `cargo bench -- --save-baseline A` (and B, ..).
 //!
 //! One table per bench group: a row per swept count, a column per system with its median
 //! throughput (criterion's median time per iteration, turned into records/s with the
-//! group's declared `Throughput::Elements`), then the engine's ratio to each peer measured
-//! in the same run. Rows whose threads outnumber this machine's cores are marked
-//! oversubscribed.
+//! group's declared `Throughput::Elements`; with several runs, the median over the runs of
+//! those), then the engine's ratio to each peer. Several whole runs, one after another, are
+//! what keeps a slow spell of a shared machine (it comes and goes over seconds to minutes,
+//! for every system alike) from deciding a ratio: the spell falls on one system's samples
+//! in one run, and the median over runs sets it aside. Rows whose threads outnumber this
+//! machine's cores are marked oversubscribed.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -34,7 +38,8 @@ fn read_json(path: &Path) -> Option<Value> {
     serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()
 }
 
-fn cases(dir: &Path, out: &mut Vec<Case>) {
+/// Every case under `dir`, from the result directories named `run` (`new` for the last run).
+fn cases(dir: &Path, run: &str, out: &mut Vec<Case>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
@@ -43,7 +48,7 @@ fn cases(dir: &Path, out: &mut Vec<Case>) {
         if !path.is_dir() {
             continue;
         }
-        if path.file_name().is_some_and(|n| n == "new") {
+        if path.file_name().is_some_and(|n| n == run) {
             let (Some(benchmark), Some(estimates)) = (
                 read_json(&path.join("benchmark.json")),
                 read_json(&path.join("estimates.json")),
@@ -67,7 +72,7 @@ fn cases(dir: &Path, out: &mut Vec<Case>) {
                 });
             }
         } else {
-            cases(&path, out);
+            cases(&path, run, out);
         }
     }
 }
@@ -96,30 +101,77 @@ fn rate(records_per_s: f64) -> String {
     }
 }
 
+/// The median of `values` (not empty).
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let middle = values.len() / 2;
+    if values.len() % 2 == 1 {
+        values[middle]
+    } else {
+        (values[middle - 1] + values[middle]) / 2.0
+    }
+}
+
 fn main() {
-    let dir = std::env::args()
-        .nth(1)
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("target/criterion"));
+    let mut dir = PathBuf::from("target/criterion");
+    let mut runs = vec!["new".to_string()];
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        if arg == "--runs" {
+            let Some(names) = args.next() else {
+                eprintln!("--runs needs a comma-separated list of saved baselines");
+                std::process::exit(2);
+            };
+            runs = names.split(',').map(str::to_string).collect();
+        } else {
+            dir = PathBuf::from(arg);
+        }
+    }
     let mut all = Vec::new();
-    cases(&dir, &mut all);
+    for run in &runs {
+        cases(&dir, run, &mut all);
+    }
     if all.is_empty() {
         eprintln!(
-            "no criterion results under {}; run `cargo bench` first",
+            "no criterion results for run(s) {} under {}; run `cargo bench` first",
+            runs.join(", "),
             dir.display()
         );
         std::process::exit(2);
     }
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    // group -> parameter -> system -> records/s
-    let mut groups: BTreeMap<String, BTreeMap<String, BTreeMap<String, f64>>> = BTreeMap::new();
+    // group -> parameter -> system -> records/s of each run
+    let mut measured: BTreeMap<String, BTreeMap<String, BTreeMap<String, Vec<f64>>>> =
+        BTreeMap::new();
     for case in all {
-        groups
+        measured
             .entry(case.group)
             .or_default()
             .entry(case.parameter)
             .or_default()
-            .insert(case.system, case.records_per_s);
+            .entry(case.system)
+            .or_default()
+            .push(case.records_per_s);
+    }
+    // group -> parameter -> system -> median records/s over the runs
+    let groups: BTreeMap<String, BTreeMap<String, BTreeMap<String, f64>>> = measured
+        .into_iter()
+        .map(|(group, rows)| {
+            let rows = rows
+                .into_iter()
+                .map(|(parameter, row)| {
+                    let row = row
+                        .into_iter()
+                        .map(|(system, mut per_run)| (system, median(&mut per_run)))
+                        .collect();
+                    (parameter, row)
+                })
+                .collect();
+            (group, rows)
+        })
+        .collect();
+    if runs.len() > 1 {
+        println!("Medians over {} runs: {}.", runs.len(), runs.join(", "));
     }
     for (group, rows) in &groups {
         // The known systems in their order, then anything else measured (other benches).

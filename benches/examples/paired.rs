@@ -1,0 +1,182 @@
+//! Ratios from paired runs, for a machine whose speed comes and goes:
+//!
+//! - `cargo run --release -p streamspec-benches --example paired -- fan-out VALUE_BYTES
+//!   CONSUMERS [PAIRS]`: the batched fan-out workload of the `fan_out` bench, the engine
+//!   against each peer in alternating runs; the median of the per-pair ratios.
+//! - `... --example paired -- group-scaling [PAIRS]`: the `group_scaling` workload, each
+//!   system with 2 members against itself with 1 in alternating runs; the median of the
+//!   per-pair scaling.
+//!
+//! Why beside criterion: criterion times one case after another, so a slow spell of a shared
+//! machine (seen here: 1 KiB fan-out at 6-12 M/s for every system, for seconds to minutes)
+//! lands on whichever case is being timed and decides its ratio. Here the two sides of a
+//! ratio run next to each other (their order alternating from pair to pair), so a spell slows
+//! both sides of the pairs it covers, and the median over the pairs sets the rest aside.
+//! Every run is verified (counts and checksums) as in the benches.
+
+use streamspec_benches::engine::EngineFastPath;
+use streamspec_benches::peers::{ArrayLog, ChannelFanOut, DisruptorRing, RwLockLog};
+use streamspec_benches::workload::{FanOut, GroupScaling, Run, System, Tally};
+
+/// Records per produce call and per read, as in the `fan_out` and `group_scaling` benches.
+const BATCH_RECORDS: usize = 1_000;
+/// Records per partition of the group-scaling workload, as in the `group_scaling` bench.
+const RECORDS_PER_PARTITION: u64 = 500_000;
+/// How to call this.
+const USAGE: &str =
+    "usage: paired fan-out VALUE_BYTES CONSUMERS [PAIRS] | paired group-scaling [PAIRS]";
+
+/// Records per second of `run`, which delivered `records` to each of its tallies; panics
+/// with `system` named if a tally is not `expected(i)`.
+fn rate(system: &str, run: &Run, records: u64, expected: impl Fn(usize) -> Tally) -> f64 {
+    if let Err(wrong) = run.verify(run.tallies.len(), expected) {
+        panic!("{system} delivered wrongly: {wrong}");
+    }
+    records as f64 / run.elapsed.as_secs_f64()
+}
+
+/// One fan-out run of `S`, verified; records produced per second (`None`: `S` does not run it).
+fn fan_out_rate<S: System>(workload: &FanOut) -> Option<f64> {
+    let run = S::fan_out(workload)?;
+    assert_eq!(run.tallies.len(), workload.consumers, "{}", S::NAME);
+    Some(rate(S::NAME, &run, workload.records, |_| {
+        workload.expected()
+    }))
+}
+
+/// One group-scaling run of `S`, verified; records consumed per second.
+fn group_rate<S: System>(workload: &GroupScaling) -> Option<f64> {
+    let run = S::group_scaling(workload)?;
+    assert_eq!(run.tallies.len(), workload.members, "{}", S::NAME);
+    Some(rate(S::NAME, &run, workload.records_total(), |m| {
+        workload.expected(m)
+    }))
+}
+
+/// The value at quantile `q` of `values` (sorted in place; not empty).
+fn quantile(values: &mut [f64], q: f64) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[((values.len() - 1) as f64 * q).round() as usize]
+}
+
+/// `pairs` alternating runs of `a` and `b` (after one untimed run each: a first run pays for
+/// fresh memory); the medians of each and of `a / b` with its quartiles, or `None` when
+/// either does not run the workload.
+fn alternate(
+    pairs: usize,
+    a: impl Fn() -> Option<f64>,
+    b: impl Fn() -> Option<f64>,
+) -> Option<(f64, f64, [f64; 3])> {
+    a()?;
+    b()?;
+    let (mut a_rates, mut b_rates, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    for pair in 0..pairs {
+        let (x, y) = if pair % 2 == 0 {
+            let x = a()?;
+            (x, b()?)
+        } else {
+            let y = b()?;
+            (a()?, y)
+        };
+        a_rates.push(x);
+        b_rates.push(y);
+        ratios.push(x / y);
+    }
+    Some((
+        quantile(&mut a_rates, 0.5),
+        quantile(&mut b_rates, 0.5),
+        [0.5, 0.25, 0.75].map(|q| quantile(&mut ratios, q)),
+    ))
+}
+
+/// Print one comparison.
+fn report(name: &str, a: &str, b: &str, pairs: usize, measured: Option<(f64, f64, [f64; 3])>) {
+    if let Some((a_rate, b_rate, [median, low, high])) = measured {
+        println!(
+            "{name:>18}: {a} {:7.1} M/s, {b} {:7.1} M/s (medians); {a} / {b} {median:.2}x \
+             (median of {pairs} pairs; quartiles {low:.2}x-{high:.2}x)",
+            a_rate / 1e6,
+            b_rate / 1e6,
+        );
+    }
+}
+
+/// The engine against peer `P` on a fan-out workload.
+fn fan_out_against<P: System>(workload: &FanOut, pairs: usize) {
+    let measured = alternate(
+        pairs,
+        || fan_out_rate::<EngineFastPath>(workload),
+        || fan_out_rate::<P>(workload),
+    );
+    report(P::NAME, "engine", "peer", pairs, measured);
+}
+
+/// `S` with 2 members against `S` with 1.
+fn group_scaling_of<S: System>(pairs: usize) {
+    let members = |members| GroupScaling {
+        records_per_partition: RECORDS_PER_PARTITION,
+        members,
+        value_bytes: 8,
+        batch_records: BATCH_RECORDS,
+    };
+    let (two, one) = (members(2), members(1));
+    let measured = alternate(pairs, || group_rate::<S>(&two), || group_rate::<S>(&one));
+    report(S::NAME, "2 members", "1", pairs, measured);
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let fail = |why: &str| -> ! {
+        eprintln!("{USAGE}: {why}");
+        std::process::exit(2)
+    };
+    let count = |i: usize, default: Option<usize>| -> usize {
+        match args.get(i) {
+            Some(arg) => match arg.parse() {
+                Ok(n) if n > 0 => n,
+                _ => fail(&format!("{arg:?} is not a count of 1 or more")),
+            },
+            None => default.unwrap_or_else(|| fail("a count is missing")),
+        }
+    };
+    match args.first().map(String::as_str) {
+        Some("fan-out") => {
+            let (value_bytes, consumers, pairs) =
+                (count(1, None), count(2, None), count(3, Some(30)));
+            if value_bytes < 8 {
+                fail("values carry an 8-byte sequence number: VALUE_BYTES is at least 8");
+            }
+            // The bench's run lengths: 2 M records of 8 bytes, 200 k of 1 KiB.
+            let records = if value_bytes >= 1024 {
+                200_000
+            } else {
+                2_000_000
+            };
+            let workload = FanOut {
+                records,
+                consumers,
+                value_bytes,
+                batch_records: BATCH_RECORDS,
+            };
+            println!(
+                "fan-out, {value_bytes}-byte values, {consumers} consumer(s), batches of \
+                 {BATCH_RECORDS}, {records} records per run"
+            );
+            fan_out_against::<DisruptorRing>(&workload, pairs);
+            fan_out_against::<ArrayLog>(&workload, pairs);
+            fan_out_against::<ChannelFanOut>(&workload, pairs);
+            fan_out_against::<RwLockLog>(&workload, pairs);
+        }
+        Some("group-scaling") => {
+            let pairs = count(1, Some(30));
+            println!(
+                "group scaling, 8 partitions of {RECORDS_PER_PARTITION} 8-byte records, 2 members against 1"
+            );
+            group_scaling_of::<EngineFastPath>(pairs);
+            group_scaling_of::<ArrayLog>(pairs);
+            group_scaling_of::<ChannelFanOut>(pairs);
+            group_scaling_of::<RwLockLog>(pairs);
+        }
+        _ => fail("name a workload"),
+    }
+}
