@@ -22,6 +22,8 @@ use streamspec_benches::workload::{FanOut, GroupScaling, Run, System, Tally};
 const BATCH_RECORDS: usize = 1_000;
 /// Records per partition of the group-scaling workload, as in the `group_scaling` bench.
 const RECORDS_PER_PARTITION: u64 = 500_000;
+/// Most consumers a fan-out comparison runs (the bench sweeps 1 to 8).
+const CONSUMERS_MAX: usize = 64;
 /// How to call this.
 const USAGE: &str =
     "usage: paired fan-out VALUE_BYTES CONSUMERS [PAIRS] | paired group-scaling [PAIRS]";
@@ -143,14 +145,16 @@ fn main() {
         Some("fan-out") => {
             let (value_bytes, consumers, pairs) =
                 (count(1, None), count(2, None), count(3, Some(30)));
-            if value_bytes < 8 {
-                fail("values carry an 8-byte sequence number: VALUE_BYTES is at least 8");
+            if consumers > CONSUMERS_MAX {
+                fail(&format!(
+                    "at most {CONSUMERS_MAX} consumers (a thread each)"
+                ));
             }
-            // The bench's run lengths: 2 M records of 8 bytes, 200 k of 1 KiB.
-            let records = if value_bytes >= 1024 {
-                200_000
-            } else {
-                2_000_000
+            // The bench's sizes, which every peer runs, and its run lengths.
+            let records = match value_bytes {
+                8 => 2_000_000,
+                1024 => 200_000,
+                _ => fail("VALUE_BYTES is 8 or 1024, the sizes of the fan_out bench"),
             };
             let workload = FanOut {
                 records,
