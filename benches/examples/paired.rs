@@ -28,10 +28,16 @@ const CONSUMERS_MAX: usize = 64;
 const USAGE: &str =
     "usage: paired fan-out VALUE_BYTES CONSUMERS [PAIRS] | paired group-scaling [PAIRS]";
 
-/// Records per second of `run`, which delivered `records` to each of its tallies; panics
-/// with `system` named if a tally is not `expected(i)`.
-fn rate(system: &str, run: &Run, records: u64, expected: impl Fn(usize) -> Tally) -> f64 {
-    if let Err(wrong) = run.verify(run.tallies.len(), expected) {
+/// Records per second of `run` over `records`; panics with `system` named unless it has
+/// `consumers` tallies and tally `i` is `expected(i)` (as the benches check).
+fn rate(
+    system: &str,
+    run: &Run,
+    records: u64,
+    consumers: usize,
+    expected: impl Fn(usize) -> Tally,
+) -> f64 {
+    if let Err(wrong) = run.verify(consumers, expected) {
         panic!("{system} delivered wrongly: {wrong}");
     }
     records as f64 / run.elapsed.as_secs_f64()
@@ -40,17 +46,21 @@ fn rate(system: &str, run: &Run, records: u64, expected: impl Fn(usize) -> Tally
 /// One fan-out run of `S`, verified; records produced per second (`None`: `S` does not run it).
 fn fan_out_rate<S: System>(workload: &FanOut) -> Option<f64> {
     let run = S::fan_out(workload)?;
-    assert_eq!(run.tallies.len(), workload.consumers, "{}", S::NAME);
-    Some(rate(S::NAME, &run, workload.records, |_| {
-        workload.expected()
-    }))
+    let expected = |_| workload.expected();
+    Some(rate(
+        S::NAME,
+        &run,
+        workload.records,
+        workload.consumers,
+        expected,
+    ))
 }
 
 /// One group-scaling run of `S`, verified; records consumed per second.
 fn group_rate<S: System>(workload: &GroupScaling) -> Option<f64> {
     let run = S::group_scaling(workload)?;
-    assert_eq!(run.tallies.len(), workload.members, "{}", S::NAME);
-    Some(rate(S::NAME, &run, workload.records_total(), |m| {
+    let (records, members) = (workload.records_total(), workload.members);
+    Some(rate(S::NAME, &run, records, members, |m| {
         workload.expected(m)
     }))
 }
