@@ -379,17 +379,29 @@ pub fn record_parts(record: &Record, timestamp_ms: i64) -> RecordParts<'_> {
     }
 }
 
+/// Alignment of an arena's first byte: a cache line. Values are laid back to back from it, so
+/// a run of values whose size is a multiple of 64 bytes (the 1 KiB values of the fan-out
+/// benchmark) starts every value on a line of its own, and filling one touches 16 lines, not
+/// 17. (Left to `alloc`, an arena of a few MiB starts 16 bytes into a page, past the
+/// allocator's header, and the 1 KiB producer filled values measurably slower:
+/// `docs/PERFORMANCE.md`.)
+const ARENA_ALIGN_BYTES: usize = 64;
+
 /// A segment's byte arena: one allocation, written through raw pointers in disjoint reserved
-/// ranges, read only below the high watermark.
+/// ranges, read only below the high watermark. Starts on a cache line ([`ARENA_ALIGN_BYTES`]).
 struct Arena {
     base: NonNull<u8>,
     capacity_bytes: usize,
 }
 
 impl Arena {
+    fn layout(capacity_bytes: usize) -> Layout {
+        Layout::from_size_align(capacity_bytes, ARENA_ALIGN_BYTES).expect("arena layout")
+    }
+
     fn new(capacity_bytes: usize) -> Arena {
         debug_assert!(capacity_bytes > 0 && capacity_bytes <= u32::MAX as usize);
-        let layout = Layout::array::<u8>(capacity_bytes).expect("arena layout");
+        let layout = Arena::layout(capacity_bytes);
         // Zeroed, so every arena byte is initialised from the start: the zero-copy produce
         // path lends a reserved range as `&mut [u8]` (`Segment::lay_in_place`). Fresh
         // pages come zeroed from the kernel anyway; recycled segments skip this.
@@ -405,7 +417,7 @@ impl Arena {
 
 impl Drop for Arena {
     fn drop(&mut self) {
-        let layout = Layout::array::<u8>(self.capacity_bytes).expect("arena layout");
+        let layout = Arena::layout(self.capacity_bytes);
         // SAFETY: `base` came from `alloc` with this same layout and is freed once, here.
         unsafe { dealloc(self.base.as_ptr(), layout) };
     }
@@ -1037,5 +1049,29 @@ mod tests {
         unsafe { segment.reset(1, SEGMENT_RECORDS as i64) };
         assert_eq!(segment.base_offset(), SEGMENT_RECORDS as i64);
         assert_eq!(segment.reserve_arena(4), Some(0));
+    }
+
+    /// Goal: values whose size is a multiple of a cache line each start on one
+    /// (`ARENA_ALIGN_BYTES`), in arenas small enough for the allocator's heap and large
+    /// enough for its own mapping (which, unaligned, starts 16 bytes into a page).
+    #[test]
+    fn line_sized_values_start_on_cache_lines() {
+        for arena_bytes in [ARENA_BYTES_MIN, 64 * 1024, ARENA_BYTES_MAX] {
+            let mut segment = Segment::new(0, arena_bytes);
+            for replaced in [false, true] {
+                if replaced {
+                    segment.replace_arena(arena_bytes);
+                }
+                for _ in 0..3 {
+                    let start = segment.reserve_arena(1024).expect("room for 1 KiB");
+                    // SAFETY: the range was just reserved; nothing reads it.
+                    unsafe {
+                        segment.lay_in_place(start, 1024, |value| {
+                            assert_eq!(value.as_ptr() as usize % 64, 0, "{arena_bytes}");
+                        });
+                    }
+                }
+            }
+        }
     }
 }
