@@ -13,7 +13,13 @@
 //! ratio run next to each other (their order alternating from pair to pair), so a spell slows
 //! both sides of the pairs it covers, and the median over the pairs sets the rest aside.
 //! Every run is verified (counts and checksums) as in the benches.
+//!
+//! Each pair is also told by how far apart its threads 0 and 1 were, probed before and after
+//! it ([`core_distance`]): a host that moves the vCPUs moves every ratio that depends on two
+//! cores (group scaling on SMT siblings), so the ratios at each distance are printed apart as
+//! well as over all pairs.
 
+use streamspec_benches::core_distance::{self, Distance};
 use streamspec_benches::engine::EngineFastPath;
 use streamspec_benches::peers::{ArrayLog, ChannelFanOut, DisruptorRing, RwLockLog};
 use streamspec_benches::workload::{FanOut, GroupScaling, Run, System, Tally};
@@ -71,18 +77,32 @@ fn quantile(values: &mut [f64], q: f64) -> f64 {
     values[((values.len() - 1) as f64 * q).round() as usize]
 }
 
+/// One pair of runs: the rates of `a` and `b`, and how far apart threads 0 and 1 were (probed
+/// before and after the pair; `None` when the two probes disagree or there was nothing to
+/// probe).
+struct Pair {
+    a: f64,
+    b: f64,
+    distance: Option<Distance>,
+}
+
+/// How far apart threads 0 and 1 are now, as their round trip tells.
+fn probe() -> Option<Distance> {
+    core_distance::round_trip_ns().map(Distance::of_round_trip)
+}
+
 /// `pairs` alternating runs of `a` and `b` (after one untimed run each: a first run pays for
-/// fresh memory); the medians of each and of `a / b` with its quartiles, or `None` when
-/// either does not run the workload.
+/// fresh memory), or `None` when either does not run the workload.
 fn alternate(
     pairs: usize,
     a: impl Fn() -> Option<f64>,
     b: impl Fn() -> Option<f64>,
-) -> Option<(f64, f64, [f64; 3])> {
+) -> Option<Vec<Pair>> {
     a()?;
     b()?;
-    let (mut a_rates, mut b_rates, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    let mut measured = Vec::with_capacity(pairs);
     for pair in 0..pairs {
+        let before = probe();
         let (x, y) = if pair % 2 == 0 {
             let x = a()?;
             (x, b()?)
@@ -90,25 +110,59 @@ fn alternate(
             let y = b()?;
             (a()?, y)
         };
-        a_rates.push(x);
-        b_rates.push(y);
-        ratios.push(x / y);
+        let after = probe();
+        measured.push(Pair {
+            a: x,
+            b: y,
+            distance: before.filter(|_| before == after),
+        });
     }
-    Some((
-        quantile(&mut a_rates, 0.5),
-        quantile(&mut b_rates, 0.5),
-        [0.5, 0.25, 0.75].map(|q| quantile(&mut ratios, q)),
-    ))
+    Some(measured)
 }
 
-/// Print one comparison.
-fn report(name: &str, a: &str, b: &str, pairs: usize, measured: Option<(f64, f64, [f64; 3])>) {
-    if let Some((a_rate, b_rate, [median, low, high])) = measured {
+/// One line: the medians of `a` and of `b` over `pairs`, and of `a / b` with its quartiles.
+fn summarise(label: &str, a: &str, b: &str, pairs: &[&Pair]) {
+    let mut a_rates: Vec<f64> = pairs.iter().map(|p| p.a).collect();
+    let mut b_rates: Vec<f64> = pairs.iter().map(|p| p.b).collect();
+    let mut ratios: Vec<f64> = pairs.iter().map(|p| p.a / p.b).collect();
+    let [median, low, high] = [0.5, 0.25, 0.75].map(|q| quantile(&mut ratios, q));
+    println!(
+        "{label}: {a} {:7.1} M/s, {b} {:7.1} M/s (medians); {a} / {b} {median:.2}x \
+         (median of {} pairs; quartiles {low:.2}x-{high:.2}x)",
+        quantile(&mut a_rates, 0.5) / 1e6,
+        quantile(&mut b_rates, 0.5) / 1e6,
+        pairs.len(),
+    );
+}
+
+/// Print one comparison: over every pair, then over the pairs at each distance apart.
+fn report(name: &str, a: &str, b: &str, measured: Option<Vec<Pair>>) {
+    let Some(measured) = measured else { return };
+    summarise(
+        &format!("{name:>18}"),
+        a,
+        b,
+        &measured.iter().collect::<Vec<_>>(),
+    );
+    for distance in [
+        Distance::OneCore,
+        Distance::SharedCache,
+        Distance::ApartCaches,
+    ] {
+        let pairs: Vec<&Pair> = measured
+            .iter()
+            .filter(|p| p.distance == Some(distance))
+            .collect();
+        if !pairs.is_empty() {
+            summarise(&format!("{:>20}{}", "", distance.describe()), a, b, &pairs);
+        }
+    }
+    let unplaced = measured.iter().filter(|p| p.distance.is_none()).count();
+    if unplaced > 0 {
         println!(
-            "{name:>18}: {a} {:7.1} M/s, {b} {:7.1} M/s (medians); {a} / {b} {median:.2}x \
-             (median of {pairs} pairs; quartiles {low:.2}x-{high:.2}x)",
-            a_rate / 1e6,
-            b_rate / 1e6,
+            "{:>20}{unplaced} pairs not told apart (the host moved a vCPU during the pair, or \
+             threads are not pinned)",
+            ""
         );
     }
 }
@@ -120,7 +174,7 @@ fn fan_out_against<P: System>(workload: &FanOut, pairs: usize) {
         || fan_out_rate::<EngineFastPath>(workload),
         || fan_out_rate::<P>(workload),
     );
-    report(P::NAME, "engine", "peer", pairs, measured);
+    report(P::NAME, "engine", "peer", measured);
 }
 
 /// `S` with 2 members against `S` with 1.
@@ -133,7 +187,7 @@ fn group_scaling_of<S: System>(pairs: usize) {
     };
     let (two, one) = (members(2), members(1));
     let measured = alternate(pairs, || group_rate::<S>(&two), || group_rate::<S>(&one));
-    report(S::NAME, "2 members", "1", pairs, measured);
+    report(S::NAME, "2 members", "1", measured);
 }
 
 fn main() {

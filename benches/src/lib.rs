@@ -6,10 +6,12 @@
 //! - [`measure`]: verify, then time, one system on one workload (criterion).
 //! - [`peers`]: the systems the engine is compared with, one file each.
 //! - [`placement`]: which core each thread of a run is pinned to, the same for every system.
+//! - [`core_distance`]: how far apart the cores of a run's threads 0 and 1 are, measured.
 //!
 //! The criterion benches in `benches/` run each workload on every system in the same run
 //! and time a system only after one verified run (counts and checksums per consumer).
 
+pub mod core_distance;
 pub mod engine;
 pub mod measure;
 pub mod peers;
