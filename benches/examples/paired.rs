@@ -154,7 +154,8 @@ fn report(name: &str, a: &str, b: &str, measured: Option<Vec<Pair>>) {
             .filter(|p| p.distance == Some(distance))
             .collect();
         if !pairs.is_empty() {
-            summarise(&format!("{:>20}{}", "", distance.describe()), a, b, &pairs);
+            let label = format!("{:>20}threads 0 and 1 on {}", "", distance.describe());
+            summarise(&label, a, b, &pairs);
         }
     }
     let unplaced = measured.iter().filter(|p| p.distance.is_none()).count();

@@ -59,9 +59,9 @@ impl Distance {
     /// Words for a report.
     pub fn describe(self) -> &'static str {
         match self {
-            Distance::OneCore => "threads 0 and 1 on one physical core (SMT siblings)",
-            Distance::SharedCache => "threads 0 and 1 on two cores sharing an L3",
-            Distance::ApartCaches => "threads 0 and 1 on two cores with an L3 each",
+            Distance::OneCore => "one core (SMT siblings)",
+            Distance::SharedCache => "two cores, one L3",
+            Distance::ApartCaches => "two cores, an L3 each",
         }
     }
 }

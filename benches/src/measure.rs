@@ -7,12 +7,15 @@
 //! counts, so setup (spawning threads, prefilling partitions) stays out. Every timed run is
 //! verified again (outside the timing) against the tallies computed once up front. A system
 //! that does not run a workload (`None` on a tiny probe run of the same shape) is skipped.
+//! Each case also prints (stderr) how far apart threads 0 and 1 were while it ran
+//! ([`crate::core_distance`]), probed untimed before each batch of samples.
 
 use std::time::Duration;
 
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, BenchmarkId, Criterion};
 
+use crate::core_distance::{self, Distance};
 use crate::workload::{FanOut, GroupScaling, Latency, Produce, Run, System, Tally};
 
 /// The default criterion settings of every bench: 10 samples, 1 s warm-up and 2 s of
@@ -43,12 +46,15 @@ fn time(
     verify: impl Fn(&Run),
 ) {
     let mut verified = false;
-    group.bench_function(BenchmarkId::new(system, parameter), |b| {
+    // Round trips between threads 0 and 1, probed before each batch of samples (untimed).
+    let mut round_trips_ns: Vec<f64> = Vec::new();
+    group.bench_function(BenchmarkId::new(system, &parameter), |b| {
         if !verified {
             // Untimed: the check before any timing (runs only for selected cases).
             verify(&once());
             verified = true;
         }
+        round_trips_ns.extend(core_distance::round_trip_ns());
         b.iter_custom(|iterations| {
             let mut total = Duration::ZERO;
             for _ in 0..iterations {
@@ -59,6 +65,29 @@ fn time(
             total
         })
     });
+    report_distance(system, &parameter, &mut round_trips_ns);
+}
+
+/// Say how far apart threads 0 and 1 were while a case ran, so a reader of the log can tell
+/// a case timed while the host had moved a vCPU (`core_distance`) from the systems' own
+/// difference. Nothing when nothing was probed (case filtered out, threads unpinned).
+fn report_distance(system: &str, parameter: &str, round_trips_ns: &mut [f64]) {
+    round_trips_ns.sort_by(f64::total_cmp);
+    let (Some(&low), Some(&high)) = (round_trips_ns.first(), round_trips_ns.last()) else {
+        return;
+    };
+    let [low, high] = [low, high].map(Distance::of_round_trip);
+    let on = if low == high {
+        low.describe().to_string()
+    } else {
+        format!("{} to {}", low.describe(), high.describe())
+    };
+    eprintln!(
+        "{system}/{parameter}: threads 0 and 1 {:.0}-{:.0} ns apart over {} probes: {on}",
+        round_trips_ns[0],
+        round_trips_ns[round_trips_ns.len() - 1],
+        round_trips_ns.len()
+    );
 }
 
 /// Bench `S` on a fan-out workload, parameter = the consumer count.
