@@ -1,9 +1,9 @@
 //! The engine's own memory per retained record, measured with a counting global allocator.
 //!
 //! Goal: at most 32 bytes per record beyond key, value and headers (the budget).
-//! Method: count live heap bytes before and after appending N records to one partition;
-//! subtract the payload; divide by N. One test for all shapes, as the allocator counts the
-//! whole process. `cargo test -p streamspec-engine --test memory --
+//! Method: count live heap bytes before and after appending N records to a partition that
+//! already holds N; subtract the payload; divide by N. One test for all shapes, as the
+//! allocator counts the whole process. `cargo test -p streamspec-engine --test memory --
 //! --nocapture` prints the figures quoted in docs/PERFORMANCE.md.
 
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -38,9 +38,28 @@ static GLOBAL: Counting = Counting;
 /// global epoch at most one step; garbage is freed two steps after its retirement).
 const COLLECTOR_FLUSHES: usize = 8;
 
-/// The engine's overhead per record, in bytes, after appending `count` records made by
-/// `make` in batches of 1000 (their payload, key + value + headers, is subtracted).
+/// Run the epoch collector until what was retired so far is freed.
+fn let_the_collector_catch_up() {
+    for _ in 0..COLLECTOR_FLUSHES {
+        streamspec_engine::sync::epoch::pin().flush();
+    }
+}
+
+/// Records per produced batch: a divisor of the engine's 4096-record segments, so that each
+/// half of a measurement (below) ends on a segment boundary; and small, so that the batch
+/// descriptors in flight through the collector at a count (16 bytes per record of their
+/// batch, up to a few hundred of them) weigh little against the records counted. (With
+/// batches of 1024 they moved the keyed figure by ±8 bytes per record from run to run.)
+const BATCH_RECORDS: usize = 64;
+
+/// The engine's overhead per record, in bytes: the growth of the live heap while `count`
+/// records made by `make` are appended (in batches of [`BATCH_RECORDS`]) to a partition that
+/// already holds `count` records, less their payload (key + value + headers), divided by
+/// `count`. Measured on the second `count` records, so that what a partition or a thread
+/// allocates once (directory, the first segment's sizing, spare descriptors, the collector's
+/// thread state) is not read as a per-record cost; `count` is a whole number of segments.
 fn overhead_bytes_per_record(count: usize, make: impl Fn(usize) -> Record) -> f64 {
+    assert_eq!(count % 4096, 0, "whole segments");
     let engine = Engine::new();
     engine
         .apply(&Op::CreateTopic {
@@ -54,29 +73,38 @@ fn overhead_bytes_per_record(count: usize, make: impl Fn(usize) -> Record) -> f6
         .unwrap();
     let handle = engine.partition_handle("t", 0).unwrap();
     // The batches are built before counting starts and dropped after it ends.
-    let batches: Vec<Vec<Record>> = (0..count)
+    let batches: Vec<Vec<Record>> = (0..2 * count)
         .collect::<Vec<_>>()
-        .chunks(1000)
+        .chunks(BATCH_RECORDS)
         .map(|chunk| chunk.iter().map(|&i| make(i)).collect())
         .collect();
-    let payload_bytes: usize = batches
+    let (first, second) = batches.split_at(count / BATCH_RECORDS);
+    let payload_bytes: usize = second
         .iter()
         .flatten()
         .map(|r| r.size_bytes() as usize - 16)
         .sum();
-    let before = LIVE_BYTES.load(Ordering::Relaxed);
-    for batch in &batches {
-        handle.produce_batch(batch).unwrap();
-    }
     // Each append retires its predecessor's batch descriptor (its slot words: 16 bytes per
-    // record while any thread might still be completing it) through the epoch collector,
-    // which frees them in bags, some pins later: garbage in flight, bounded, not retained per
-    // record. Let the collector catch up before counting.
-    for _ in 0..COLLECTOR_FLUSHES {
-        streamspec_engine::sync::epoch::pin().flush();
-    }
+    // record while any thread might still be completing it), which the appending thread
+    // hands to the epoch collector in groups and gets back some pins later: garbage in
+    // flight, bounded per thread, not retained per record. So each half is appended by a
+    // thread of its own, whose exit hands over what it holds, and the collector is let catch
+    // up (it also frees what an earlier shape's engine retired) before each count.
+    let append_on_own_thread = |batches: &[Vec<Record>]| {
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                for batch in batches {
+                    handle.produce_batch(batch).unwrap();
+                }
+            });
+        });
+        let_the_collector_catch_up();
+    };
+    append_on_own_thread(first);
+    let before = LIVE_BYTES.load(Ordering::Relaxed);
+    append_on_own_thread(second);
     let after = LIVE_BYTES.load(Ordering::Relaxed);
-    assert_eq!(handle.high_watermark(), count as i64);
+    assert_eq!(handle.high_watermark(), 2 * count as i64);
     drop(batches);
     let engine_bytes = (after - before) as f64;
     (engine_bytes - payload_bytes as f64) / count as f64
@@ -92,12 +120,12 @@ fn engine_overhead_per_record_stays_within_32_bytes() {
     let shapes: [(&str, usize, MakeRecord); 3] = [
         (
             "8-byte values",
-            RECORDS_COUNT,
+            segments(256),
             Box::new(|i| Record::value((i as u64).to_le_bytes().to_vec())),
         ),
         (
             "keyed 100-byte records with a header",
-            RECORDS_COUNT / 4,
+            segments(64),
             Box::new(|i| Record {
                 key: Some(format!("key-{i:08}").as_str().into()),
                 value: Some(vec![b'v'; 88].into()),
@@ -110,7 +138,7 @@ fn engine_overhead_per_record_stays_within_32_bytes() {
         ),
         (
             "6000-byte values (out of line)",
-            RECORDS_COUNT / 50,
+            segments(5),
             Box::new(|i| Record::value(vec![(i % 251) as u8; 6000])),
         ),
     ];
@@ -124,5 +152,7 @@ fn engine_overhead_per_record_stays_within_32_bytes() {
 /// Builds the `i`-th record of a shape.
 type MakeRecord = Box<dyn Fn(usize) -> Record>;
 
-/// Records measured for the small shapes (miri runs far fewer).
-const RECORDS_COUNT: usize = if cfg!(miri) { 5_000 } else { 1_000_000 };
+/// Records in `n` of the engine's 4096-record segments (one, under miri).
+fn segments(n: usize) -> usize {
+    4096 * if cfg!(miri) { 1 } else { n }
+}
