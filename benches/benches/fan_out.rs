@@ -15,8 +15,7 @@ const CONSUMERS: [usize; 4] = [1, 2, 4, 8];
 const BATCH_RECORDS: usize = 1_000;
 
 /// (value bytes, records per batch, records per run): runs of roughly 5-100 ms for the
-/// fast systems, so thread start-up is noise and the slow ones still get 10 samples. One
-/// partition retains at most 2 Mi records in the engine, which bounds the largest run.
+/// fast systems, so thread start-up is noise and the slow ones still get 10 samples.
 const CASES: [(usize, usize, u64); 4] = [
     (8, BATCH_RECORDS, 2_000_000),
     (8, 1, 1_000_000),

@@ -14,8 +14,7 @@
 //! and partition count ([`with_orders_topic`]), reused by every run; each run appends after
 //! the previous run's records, and they are trimmed (`delete_records` to the high watermark)
 //! when it ends, so segments come back warm from the engine's pool. Only the first run, the
-//! untimed verification, pays for fresh memory. A partition retains at most 2 Mi records
-//! (the engine's `RETAINED_RECORDS_MAX`), so no run appends more than that to one partition.
+//! untimed verification, pays for fresh memory.
 
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicI64, Ordering};

@@ -48,8 +48,9 @@ pub const PRODUCERS_MAX: usize = 64;
 pub const DURATION_S_MAX: f64 = 3_600.0;
 /// Most repeats per point.
 pub const REPEATS_MAX: usize = 100;
-/// Most records a partition may hold before producers wait: the engine's retention cap
-/// (2 Mi) less room for one full batch.
+/// Most records a partition may hold before producers wait: 2 Mi less room for one full
+/// batch, a bound on a run's memory (the engine's own cap, `RETAINED_RECORDS_MAX`, is about
+/// 2^30 records; it was 2 Mi when this bound was set).
 pub const BACKLOG_RECORDS_LIMIT: u64 = 2_097_152 - BATCH_RECORDS_MAX as u64;
 /// Default backlog: 1 Mi records per partition.
 pub const BACKLOG_RECORDS_DEFAULT: u64 = 1 << 20;
