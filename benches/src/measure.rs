@@ -73,19 +73,20 @@ fn time(
 /// difference. Nothing when nothing was probed (case filtered out, threads unpinned).
 fn report_distance(system: &str, parameter: &str, round_trips_ns: &mut [f64]) {
     round_trips_ns.sort_by(f64::total_cmp);
-    let (Some(&low), Some(&high)) = (round_trips_ns.first(), round_trips_ns.last()) else {
+    let (Some(&low_ns), Some(&high_ns)) = (round_trips_ns.first(), round_trips_ns.last()) else {
         return;
     };
-    let [low, high] = [low, high].map(Distance::of_round_trip);
+    let (low, high) = (
+        Distance::of_round_trip(low_ns),
+        Distance::of_round_trip(high_ns),
+    );
     let on = if low == high {
         low.describe().to_string()
     } else {
         format!("{} to {}", low.describe(), high.describe())
     };
     eprintln!(
-        "{system}/{parameter}: threads 0 and 1 {:.0}-{:.0} ns apart over {} probes: {on}",
-        round_trips_ns[0],
-        round_trips_ns[round_trips_ns.len() - 1],
+        "{system}/{parameter}: threads 0 and 1 {low_ns:.0}-{high_ns:.0} ns apart over {} probes: {on}",
         round_trips_ns.len()
     );
 }
