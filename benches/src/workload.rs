@@ -217,29 +217,14 @@ impl GroupScaling {
     /// `drain_partition` (which tallies one partition, as [`GroupScaling::expected`] does);
     /// the time is from the release until the last member is done.
     pub fn time_members(&self, drain_partition: impl Fn(usize) -> Tally + Sync) -> Run {
-        let start_line = StartLine::new(self.members);
-        std::thread::scope(|scope| {
-            let members: Vec<_> = (0..self.members)
-                .map(|member| {
-                    let (start_line, drain_partition) = (&start_line, &drain_partition);
-                    scope.spawn(move || {
-                        placement::pin(member);
-                        start_line.wait();
-                        self.assignment(member)
-                            .fold(Tally::default(), |sum, p| sum.merge(drain_partition(p)))
-                    })
-                })
-                .collect();
-            let started = start_line.release();
-            let tallies = members
-                .into_iter()
-                .map(|m| m.join().expect("no member panics"))
-                .collect();
-            Run {
-                elapsed: started.elapsed(),
-                tallies,
+        let (elapsed, tallies) = time_released_together(self.members, |member| {
+            let drain_partition = &drain_partition;
+            move || {
+                self.assignment(member)
+                    .fold(Tally::default(), |sum, p| sum.merge(drain_partition(p)))
             }
-        })
+        });
+        Run { elapsed, tallies }
     }
 }
 
@@ -306,28 +291,16 @@ impl Produce {
     /// together, appending sequence numbers `first_sequence(p)..` one record at a time with
     /// it; returns the time from the release until the last producer is done.
     pub fn time_producers<A: FnMut(u64)>(&self, producer: impl Fn(usize) -> A + Sync) -> Duration {
-        let start_line = StartLine::new(self.producers);
-        std::thread::scope(|scope| {
-            let producers: Vec<_> = (0..self.producers)
-                .map(|p| {
-                    let (start_line, producer) = (&start_line, &producer);
-                    scope.spawn(move || {
-                        placement::pin(p);
-                        let mut append = producer(p);
-                        let first = self.first_sequence(p);
-                        start_line.wait();
-                        for sequence in first..first + self.records_per_producer {
-                            append(sequence);
-                        }
-                    })
-                })
-                .collect();
-            let started = start_line.release();
-            for producer in producers {
-                producer.join().expect("no producer panics");
+        let (elapsed, _) = time_released_together(self.producers, |p| {
+            let mut append = producer(p);
+            let first = self.first_sequence(p);
+            move || {
+                for sequence in first..first + self.records_per_producer {
+                    append(sequence);
+                }
             }
-            started.elapsed()
-        })
+        });
+        elapsed
     }
 
     /// What a read-back of every partition must give, summed over partitions, when each
@@ -516,6 +489,35 @@ impl Acknowledged {
             std::thread::yield_now();
         }
     }
+}
+
+/// `workers` threads (worker `w` placed as thread `w`), each preparing its work with
+/// `prepare(w)` (untimed), then, released together, doing it; returns the time from the
+/// release until the last worker is done, and what each worker's work returned, in order.
+fn time_released_together<R: Send, W: FnOnce() -> R>(
+    workers: usize,
+    prepare: impl Fn(usize) -> W + Sync,
+) -> (Duration, Vec<R>) {
+    let start_line = StartLine::new(workers);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|worker| {
+                let (start_line, prepare) = (&start_line, &prepare);
+                scope.spawn(move || {
+                    placement::pin(worker);
+                    let work = prepare(worker);
+                    start_line.wait();
+                    work()
+                })
+            })
+            .collect();
+        let started = start_line.release();
+        let done = handles
+            .into_iter()
+            .map(|h| h.join().expect("no bench worker panics"))
+            .collect();
+        (started.elapsed(), done)
+    })
 }
 
 /// A start line for the threads of a timed part: each worker calls [`StartLine::wait`], the
