@@ -1,0 +1,184 @@
+//! What publishing one record costs, by the instruction that publishes it: the floor under
+//! the single-record fan-out workload for any design.
+//!
+//! `cargo run --release -p streamspec-benches --example publication-cost [ROUNDS]`
+//!
+//! The `fan_out` bench's single-record workload (8-byte values, one producer, one consumer
+//! reading one record per look at the cursor) on the bare array log (`peers/array_log.rs`: a
+//! preallocated array, nothing else), publishing each record three ways:
+//! - `store`: a `Release` store of the cursor, as the array log and a single-producer ring
+//!   (the disruptor) publish. Only one thread may ever publish, and a reader that blocks
+//!   cannot be woken without a lost wake-up, so readers must poll.
+//! - `store+fence`: the same, then a `SeqCst` fence and a load of a waiter count: the least a
+//!   producer does so that a reader blocked on the cursor is never left asleep (the engine's
+//!   `notify.rs`, a Dekker pair).
+//! - `cas`: a `compare_exchange` of the cursor: the least a log does whose appends any
+//!   thread may make or finish (the engine's high watermark, `descriptor.rs`).
+//!
+//! The engine's and the disruptor's single-record fan-out run in the same rounds, in turn
+//! with the three, and every run is verified as the benches verify. Prints each one's median
+//! over the rounds and its ratio to the disruptor's median. Threads are pinned as the benches
+//! pin them, and threads 0 and 1 are probed before and after (`core_distance`).
+
+use std::sync::atomic::{fence, AtomicU32, AtomicU64, Ordering};
+
+use crossbeam_utils::CachePadded;
+use streamspec_benches::core_distance;
+use streamspec_benches::engine::EngineFastPath;
+use streamspec_benches::peers::{wait_briefly, DisruptorRing};
+use streamspec_benches::workload::{encode_value, sequence_of, FanOut, Run, System, Tally};
+
+/// Records per run, as the `fan_out` bench's single-record 8-byte runs.
+const RECORDS: u64 = 2_000_000;
+const VALUE_BYTES: usize = 8;
+
+/// How the producer publishes each record.
+#[derive(Clone, Copy, Debug)]
+enum Publication {
+    Store,
+    StoreFence,
+    Cas,
+}
+
+impl Publication {
+    const ALL: [Publication; 3] = [
+        Publication::Store,
+        Publication::StoreFence,
+        Publication::Cas,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Publication::Store => "store",
+            Publication::StoreFence => "store+fence",
+            Publication::Cas => "cas",
+        }
+    }
+}
+
+/// One value word per record (8-byte values), and the cursor.
+struct ArrayLog {
+    values: Box<[AtomicU64]>,
+    published: CachePadded<AtomicU64>,
+    /// Always 0: what `store+fence` loads after its fence, as a producer checks for waiters.
+    waiters_count: CachePadded<AtomicU32>,
+}
+
+impl ArrayLog {
+    fn publish(&self, publication: Publication, records: u64) {
+        match publication {
+            Publication::Store => self.published.store(records, Ordering::Release),
+            Publication::StoreFence => {
+                self.published.store(records, Ordering::Release);
+                fence(Ordering::SeqCst);
+                assert_eq!(self.waiters_count.load(Ordering::Relaxed), 0);
+            }
+            Publication::Cas => {
+                let swapped = self.published.compare_exchange(
+                    records - 1,
+                    records,
+                    Ordering::Release,
+                    Ordering::Relaxed,
+                );
+                assert!(
+                    swapped.is_ok(),
+                    "one producer: the cursor is where it left it"
+                );
+            }
+        }
+    }
+}
+
+/// The single-record fan-out on the array log, publishing with `publication`.
+fn array_log_run(publication: Publication, workload: &FanOut) -> Run {
+    let log = ArrayLog {
+        // Touched now, untimed, as the array log peer does.
+        values: (0..workload.records)
+            .map(|_| AtomicU64::new(u64::MAX))
+            .collect(),
+        published: CachePadded::new(AtomicU64::new(0)),
+        waiters_count: CachePadded::new(AtomicU32::new(0)),
+    };
+    workload.time_consumers(
+        |_| {
+            let mut tally = Tally::default();
+            let mut position = 0;
+            while position < workload.records {
+                if log.published.load(Ordering::Acquire) == position {
+                    wait_briefly();
+                    continue;
+                }
+                let value = log.values[position as usize].load(Ordering::Relaxed);
+                tally.add(&value.to_ne_bytes());
+                position += 1;
+            }
+            tally
+        },
+        |batch| {
+            for sequence in batch {
+                let mut value = [0u8; VALUE_BYTES];
+                encode_value(sequence, &mut value);
+                debug_assert_eq!(sequence_of(&value), sequence);
+                log.values[sequence as usize].store(u64::from_ne_bytes(value), Ordering::Relaxed);
+                log.publish(publication, sequence + 1);
+            }
+        },
+    )
+}
+
+/// Records per second of a verified run.
+fn rate(name: &str, workload: &FanOut, run: Run) -> f64 {
+    if let Err(wrong) = run.verify(1, |_| workload.expected()) {
+        panic!("{name} delivered wrongly: {wrong}");
+    }
+    workload.records as f64 / run.elapsed.as_secs_f64()
+}
+
+fn median(mut rates: Vec<f64>) -> f64 {
+    rates.sort_by(f64::total_cmp);
+    rates[rates.len() / 2]
+}
+
+fn main() {
+    let rounds: usize = match std::env::args().nth(1).map(|a| a.parse()) {
+        None => 15,
+        Some(Ok(rounds)) if rounds > 0 => rounds,
+        Some(_) => {
+            eprintln!("usage: publication-cost [ROUNDS]");
+            std::process::exit(2);
+        }
+    };
+    let workload = FanOut {
+        records: RECORDS,
+        consumers: 1,
+        value_bytes: VALUE_BYTES,
+        batch_records: 1,
+    };
+    let probe = || core_distance::round_trip_ns().map_or("-".into(), |ns| format!("{ns:.0} ns"));
+    println!("threads 0 and 1 before: {}", probe());
+    let names: Vec<&str> = ["disruptor", "engine"]
+        .into_iter()
+        .chain(Publication::ALL.map(Publication::name))
+        .collect();
+    let mut rates: Vec<Vec<f64>> = vec![Vec::new(); names.len()];
+    for _ in 0..rounds {
+        let disruptor = DisruptorRing::fan_out(&workload).expect("the disruptor runs fan-out");
+        rates[0].push(rate(names[0], &workload, disruptor));
+        let engine = EngineFastPath::fan_out(&workload).expect("the engine runs fan-out");
+        rates[1].push(rate(names[1], &workload, engine));
+        for (i, publication) in Publication::ALL.into_iter().enumerate() {
+            let run = array_log_run(publication, &workload);
+            rates[2 + i].push(rate(names[2 + i], &workload, run));
+        }
+    }
+    println!("threads 0 and 1 after: {}", probe());
+    let medians: Vec<f64> = rates.into_iter().map(median).collect();
+    println!("single-record fan-out, 8-byte values, 1 consumer, median of {rounds} rounds:");
+    for (name, median) in names.iter().zip(&medians) {
+        println!(
+            "{name:>12}: {:7.1} M records/s  {:5.2}x the disruptor",
+            median / 1e6,
+            median / medians[0]
+        );
+    }
+}
