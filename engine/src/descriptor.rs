@@ -81,6 +81,9 @@ pub struct Descriptor {
     pub words: SmallVec<[Slot; 2]>,
     /// What an idempotent batch publishes.
     pub producer: Option<ProducerUpdate>,
+    /// An exclusive producer holds the log (`log/lease.rs`): an empty descriptor whose
+    /// installation refuses every shared append until it is replaced.
+    pub leased: bool,
 }
 
 // SAFETY: the raw pointers in `producer` name an entry that outlives every thread that can
@@ -115,6 +118,26 @@ impl Descriptor {
         if high_watermark.load(Ordering::Acquire) >= self.end() {
             return false;
         }
+        if !self.store_words(directory, guard) {
+            return false;
+        }
+        if let Some(update) = &self.producer {
+            // SAFETY: the entry outlives the log that reached this descriptor; `next` is this
+            // installed batch's own snapshot, owned by the entry once published (see
+            // `ProducerEntry::publish`).
+            unsafe { (*update.entry).publish(update.next, guard) };
+        }
+        // Release: the stores above (and, through the install's Release and the Acquire load
+        // that found this descriptor, the laid bytes) happen before any read bounded by the
+        // new high watermark.
+        high_watermark
+            .compare_exchange(self.base, self.end(), Ordering::Release, Ordering::Relaxed)
+            .is_ok()
+    }
+
+    /// Step 1 of completing: store every record's slot word. Returns `false` if a segment
+    /// is unlinked (retention passed the batch, so it was complete already).
+    pub fn store_words(&self, directory: &Directory, guard: &Guard) -> bool {
         for part in &self.parts {
             let Some(segment) = directory.get(part.segment_number, guard) else {
                 return false;
@@ -144,18 +167,7 @@ impl Descriptor {
                 }
             }
         }
-        if let Some(update) = &self.producer {
-            // SAFETY: the entry outlives the log that reached this descriptor; `next` is this
-            // installed batch's own snapshot, owned by the entry once published (see
-            // `ProducerEntry::publish`).
-            unsafe { (*update.entry).publish(update.next, guard) };
-        }
-        // Release: the stores above (and, through the install's Release and the Acquire load
-        // that found this descriptor, the laid bytes) happen before any read bounded by the
-        // new high watermark.
-        high_watermark
-            .compare_exchange(self.base, self.end(), Ordering::Release, Ordering::Relaxed)
-            .is_ok()
+        true
     }
 }
 
@@ -184,6 +196,7 @@ impl Descriptor {
         self.parts.clear();
         self.words.clear();
         self.producer = None;
+        self.leased = false;
     }
 
     /// Small enough to keep as a spare (a large batch's words went to the heap).

@@ -13,7 +13,8 @@
 //! - [`recycle`]: the pool that reuses freed segments (warm pages).
 //! - [`descriptor`]: a laid-out batch any thread can finish publishing (helping).
 //! - [`spares`]: recycling of descriptors, per thread, through the epoch collector.
-//! - [`log`]: the partition log: lay → install → complete, lock-free; reads; log start.
+//! - [`log`]: the partition log: lay → install → complete, lock-free; reads; log start;
+//!   and (`log/lease.rs`) the exclusive producer's lease, which appends without the protocol.
 //! - [`notify`]: waking blocked readers without lost wake-ups.
 //! - [`retention`]: the eligible log start (time, size, consumed).
 //! - [`producer`]: idempotent producer ids, epochs and sequence deduplication.
@@ -43,7 +44,7 @@ pub mod spares;
 pub mod sync;
 pub mod topic;
 
-pub use engine::{Clock, Engine, PartitionHandle};
+pub use engine::{Clock, Engine, ExclusiveProducer, PartitionHandle};
 pub use log::ReadSummary;
 pub use segment::RecordView;
 

@@ -47,6 +47,9 @@ use crate::segment::{
 };
 use crate::sync::{Arc, AtomicI64, AtomicU64, Backoff, Ordering};
 
+mod lease;
+pub use lease::Lease;
+
 /// A fresh segment's arena is the previous segment's demand plus 1/32 of it: enough that a
 /// steady workload fits (records that do not fit go out of line, costing 8 bytes more each),
 /// little enough that the slack stays near 3% of the payload (the 32-byte overhead budget is
@@ -60,6 +63,8 @@ pub enum AppendError {
     LogFull,
     /// An idempotent batch's sequence does not follow the producer's last one.
     OutOfOrderSequence,
+    /// An exclusive producer holds the log (`log/lease.rs`).
+    Leased,
 }
 
 /// An idempotent producer's batch: whose it is and its sequence.
@@ -259,6 +264,10 @@ impl Log {
             // SAFETY: never null (an empty descriptor at first, only ever replaced); replaced
             // descriptors are retired through the collector, and `guard` pins.
             let last_ref = unsafe { last.deref() };
+            if last_ref.leased {
+                // LEASE (log/lease.rs): the exclusive producer alone appends.
+                return Err(AppendError::Leased);
+            }
             let base = last_ref.end();
             // INSTALL (descriptor.rs): finish the predecessor first, whoever installed it.
             if self.high_watermark.load(Ordering::Acquire) < base

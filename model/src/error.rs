@@ -51,7 +51,9 @@ pub enum ErrorCode {
     OffsetMetadataTooLarge,
     /// Kafka 42: the request is malformed (a count or size that makes no sense).
     InvalidRequest,
-    /// Kafka 44: a limit of this implementation (topic count, group count) would be exceeded.
+    /// Kafka 44: a limit or policy of this implementation refuses the request: a topic, group
+    /// or producer-id count would be exceeded (the model), or, in the engine only, a partition
+    /// retains as many records as it can or another producer holds it exclusively.
     PolicyViolation,
     /// Client-side (`NoOffsetForPartitionException`): no committed offset and the reset
     /// policy is `none`.

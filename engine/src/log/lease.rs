@@ -1,0 +1,460 @@
+//! The exclusive append lease: one producer appends to a log alone, as the one producer of a
+//! single-producer ring does, instead of through the lock-free protocol.
+//!
+//! Why: a shared append (`log.rs`) is built so that any number of appenders may race and any
+//! of them may stall: it pins an epoch, lays its bytes, installs a descriptor by CAS and
+//! completes it by CAS, so that whoever comes next can finish it. For a producer that is the
+//! partition's only one that is about 65 ns of locked instructions and bookkeeping per call,
+//! which is all a single-record append is. The lease holder knows nobody races it, so a record
+//! costs its bytes, its slot word, a `Release` store of the high watermark and the wake-up
+//! check (`notify.rs`: one fence), and readers, retention and blocked waiters see the log
+//! exactly as after shared appends.
+//!
+//! Protocol:
+//! - **take** ([`Log::lease`]): complete the last installed descriptor, then replace it by CAS
+//!   with an empty descriptor marked `leased`, based at its end (the high watermark).
+//! - **append** ([`Log::append_leased`]): lay the batch at `next` (always the high watermark),
+//!   store its slot words, store the high watermark `next + count` (`Release`), wake waiters.
+//! - **release** ([`Log::release_lease`]): replace the leased descriptor with an empty one
+//!   based at `next`, so shared appends resume there.
+//!
+//! Invariant (LEASE): while a leased descriptor is installed, its holder is the only thread
+//! that stores slot words or moves the high watermark. A shared appender that loads it is
+//! refused ([`AppendError::Leased`]) before it takes any offset; one that loaded the
+//! predecessor before the lease was taken may still be laying bytes, into arena ranges it
+//! reserved by `fetch_add` (disjoint from the holder's), but its install CAS fails against
+//! the leased descriptor, and only an installed batch's slot words are ever stored. Late
+//! completers of earlier descriptors find the high watermark past their end and store nothing
+//! (`descriptor.rs`).
+//!
+//! Invariant (LEASE-SEGMENT): the segment holding `next` stays linked while the lease is
+//! held: retention unlinks only segments wholly below the log start, and the log start never
+//! passes the high watermark, which is `next`. So the holder keeps a pointer to that segment
+//! between appends without an epoch pin, and pins only to look up the next one.
+
+use std::ptr::NonNull;
+
+use super::{discard, AppendBatch, AppendError, Log, Segments};
+use crate::descriptor::Descriptor;
+use crate::directory::{InstallError, RETAINED_RECORDS_MAX};
+use crate::segment::{Segment, INLINE_RECORD_BYTES_MAX, SEGMENT_RECORDS, SEGMENT_RECORDS_SHIFT};
+use crate::sync::{Backoff, Ordering};
+
+/// The right to append to one log alone, and where its appends go next. Taken with
+/// [`Log::lease`], given back with [`Log::release_lease`] (a lease dropped without release
+/// leaves the log refusing shared appends for good).
+#[derive(Debug)]
+pub struct Lease {
+    /// The log it was taken on, by address (checked in debug builds).
+    log_address: usize,
+    /// The next offset to append at: the high watermark (LEASE).
+    next: i64,
+    /// The segment holding `next`, by number, once looked up (LEASE-SEGMENT).
+    segment: Option<(u64, NonNull<Segment>)>,
+    /// Reused to lay batches that take the general path.
+    descriptor: Descriptor,
+}
+
+// SAFETY: the segment pointer names a segment of the lease's log that LEASE-SEGMENT keeps
+// linked; nothing about it is tied to the thread that looked it up.
+unsafe impl Send for Lease {}
+
+impl Lease {
+    /// The offset the next append gets.
+    pub fn next_offset(&self) -> i64 {
+        self.next
+    }
+}
+
+impl Log {
+    /// Take the exclusive append lease, or `Err(Leased)` if another holder has it.
+    pub fn lease(&self) -> Result<Lease, AppendError> {
+        let guard = crossbeam_epoch::pin();
+        loop {
+            let last = self.last_installed.load(Ordering::Acquire, &guard);
+            // SAFETY: never null, retired only through the collector (see `append`).
+            let last_ref = unsafe { last.deref() };
+            if last_ref.leased {
+                return Err(AppendError::Leased);
+            }
+            if self.high_watermark.load(Ordering::Acquire) < last_ref.end()
+                && last_ref.complete(&self.directory, &self.high_watermark, &guard)
+            {
+                self.notify.notify();
+            }
+            let mut leased = Descriptor::for_batch(0);
+            leased.base = last_ref.end();
+            leased.leased = true;
+            if let Ok(installed) = self.last_installed.compare_exchange(
+                last,
+                leased,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+                &guard,
+            ) {
+                // SAFETY: `last` is out of the log (replaced by this CAS alone) and complete.
+                unsafe { Descriptor::retire(last, &guard) };
+                // SAFETY: just installed by this thread.
+                let next = unsafe { installed.deref() }.base;
+                debug_assert_eq!(self.high_watermark.load(Ordering::Acquire), next);
+                return Ok(Lease {
+                    log_address: self as *const Log as usize,
+                    next,
+                    segment: None,
+                    descriptor: Descriptor::default(),
+                });
+            }
+        }
+    }
+
+    /// Give the lease back: shared appends resume at its next offset.
+    pub fn release_lease(&self, lease: Lease) {
+        debug_assert_eq!(lease.log_address, self as *const Log as usize);
+        let guard = crossbeam_epoch::pin();
+        let mut open = Descriptor::for_batch(0);
+        open.base = lease.next;
+        // LEASE: nobody else replaces the leased descriptor, so a swap is the CAS.
+        let leased = self.last_installed.swap(open, Ordering::AcqRel, &guard);
+        // SAFETY: the swap returned the installed descriptor, never null.
+        debug_assert!(unsafe { leased.deref() }.leased);
+        // SAFETY: `leased` is out of the log (replaced by this swap alone); empty, so complete.
+        unsafe { Descriptor::retire(leased, &guard) };
+    }
+
+    /// Append `batch` under `lease`; returns the first offset. Visible to every read that
+    /// starts after this returns, as [`Log::append`].
+    pub fn append_leased<B: AppendBatch + ?Sized>(
+        &self,
+        lease: &mut Lease,
+        batch: &B,
+    ) -> Result<i64, AppendError> {
+        debug_assert_eq!(lease.log_address, self as *const Log as usize);
+        let count = batch.len();
+        debug_assert!(count > 0);
+        let base = lease.next;
+        debug_assert_eq!(self.high_watermark.load(Ordering::Relaxed), base, "LEASE");
+        if base + count as i64 - self.log_start.load(Ordering::Relaxed) > RETAINED_RECORDS_MAX {
+            return Err(AppendError::LogFull);
+        }
+        if !self.lay_in_leased_segment(lease, batch) {
+            self.lay_and_complete_leased(lease, batch);
+        }
+        // Release: the bytes and slot words stored above happen before any read bounded by
+        // the new high watermark (the same publication as a completion's CAS).
+        self.high_watermark
+            .store(base + count as i64, Ordering::Release);
+        self.notify.notify();
+        lease.next = base + count as i64;
+        Ok(base)
+    }
+
+    /// The fast path: fixed-size values that fit the arena of the segment already held, laid
+    /// and their slot words stored. Returns `false` (having stored nothing) otherwise.
+    fn lay_in_leased_segment<B: AppendBatch + ?Sized>(&self, lease: &Lease, batch: &B) -> bool {
+        let Some((value_bytes, timestamp_ms)) = batch.fixed_values() else {
+            return false;
+        };
+        let count = batch.len();
+        let slot_first = (lease.next as u64 & (SEGMENT_RECORDS - 1)) as usize;
+        let held = lease
+            .segment
+            .filter(|&(number, _)| number == lease.next as u64 >> SEGMENT_RECORDS_SHIFT);
+        let Some((_, segment)) = held else {
+            return false;
+        };
+        if value_bytes > INLINE_RECORD_BYTES_MAX || slot_first + count > SEGMENT_RECORDS as usize {
+            return false;
+        }
+        // SAFETY: LEASE-SEGMENT: the segment holding `next` stays linked, hence allocated and
+        // not recycled, while the lease is held.
+        let segment = unsafe { segment.as_ref() };
+        let bytes = value_bytes * count;
+        let Some(arena_start) = segment.reserve_arena(bytes) else {
+            return false;
+        };
+        // SAFETY: the arena range is this append's own reservation; nothing reads it before the
+        // high watermark passes these records.
+        unsafe {
+            segment.lay_in_place(arena_start, bytes, |out| batch.fill_values(0, out));
+        }
+        // LEASE: these slots are at and above the high watermark, stored by no one else.
+        segment.store_fixed_run(slot_first, count, arena_start, value_bytes, timestamp_ms);
+        true
+    }
+
+    /// The general path: lay `batch` at `next` as a shared append lays it (any shape, across
+    /// segments, making them), store its slot words, and hold the segment `next + count`
+    /// falls in. The high watermark is left to the caller.
+    fn lay_and_complete_leased<B: AppendBatch + ?Sized>(&self, lease: &mut Lease, batch: &B) {
+        let guard = crossbeam_epoch::pin();
+        let base = lease.next;
+        let descriptor = Unpublished(&mut lease.descriptor);
+        let mut segments: Segments<'_> = Segments::new();
+        let mut backoff = Backoff::default();
+        loop {
+            match self.lay(batch, base, descriptor.0, &mut segments, &mut None, &guard) {
+                Ok(()) => break,
+                // Not for offsets at the high watermark (LEASE-SEGMENT); as in `append`.
+                Err(InstallError::Gone) => continue,
+                Err(InstallError::Full) => {
+                    self.unlink_below(self.log_start.load(Ordering::Acquire));
+                    backoff.snooze();
+                }
+            }
+        }
+        descriptor.0.base = base;
+        descriptor.0.count = batch.len() as i64;
+        let stored = descriptor.0.store_words(&self.directory, &guard);
+        debug_assert!(
+            stored,
+            "LEASE-SEGMENT: segments at the high watermark are linked"
+        );
+        let end = descriptor.0.end();
+        let last_part = descriptor.0.parts.last().expect("a batch lands somewhere");
+        let next_segment = end as u64 >> SEGMENT_RECORDS_SHIFT;
+        lease.segment = (last_part.segment_number == next_segment).then(|| {
+            let segment = segments.last().expect("one segment per part");
+            (next_segment, NonNull::from(*segment))
+        });
+        descriptor.stored();
+    }
+}
+
+/// A lease's descriptor while laid and not yet stored: dropping it (a panicking `fill`)
+/// frees its out-of-line blocks, as `Uninstalled` does for a shared append.
+struct Unpublished<'a>(&'a mut Descriptor);
+
+impl Unpublished<'_> {
+    /// Its words are in the slots, which own their out-of-line blocks now: clear it for the
+    /// next batch without freeing them.
+    fn stored(self) {
+        let mut this = std::mem::ManuallyDrop::new(self);
+        this.0.clear();
+    }
+}
+
+impl Drop for Unpublished<'_> {
+    fn drop(&mut self) {
+        discard(self.0);
+        self.0.clear();
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::super::{read_values, FixedTestValues, TestValues};
+    use super::*;
+
+    fn value(i: u64) -> Vec<u8> {
+        i.to_le_bytes().to_vec()
+    }
+
+    /// Every record of `log` from `from` on is `value(offset)`, densely, up to the high
+    /// watermark.
+    fn assert_values_from(log: &Log, from: i64) {
+        let read = read_values(log, from, usize::MAX).unwrap();
+        assert_eq!(read.len() as i64, log.high_watermark() - from);
+        for (i, (offset, bytes)) in read.iter().enumerate() {
+            assert_eq!(*offset, from + i as i64);
+            assert_eq!(bytes, &value(*offset as u64), "offset {offset}");
+        }
+    }
+
+    /// Goal: leased appends continue the log densely, in every shape, across segments, and
+    /// shared appends resume after the release. Method: shared appends, a lease taking
+    /// single fixed values (the fast path), batches crossing segments, copied values and one
+    /// out-of-line record (the general path), then shared appends again; every record read
+    /// back.
+    #[test]
+    fn leased_appends_continue_the_log_densely() {
+        let log = Log::new();
+        let head: Vec<Vec<u8>> = (0..3).map(value).collect();
+        let refs: Vec<&[u8]> = head.iter().map(Vec::as_slice).collect();
+        log.append(&TestValues(&refs)).unwrap();
+        let mut lease = log.lease().unwrap();
+        assert_eq!(lease.next_offset(), 3);
+        let mut next = 3u64;
+        for batch_len in [
+            1,
+            1,
+            SEGMENT_RECORDS as usize,
+            5,
+            2 * SEGMENT_RECORDS as usize + 3,
+        ] {
+            let batch = FixedTestValues {
+                count: batch_len,
+                first: next,
+            };
+            assert_eq!(log.append_leased(&mut lease, &batch), Ok(next as i64));
+            next += batch_len as u64;
+            assert_eq!(log.high_watermark(), next as i64);
+        }
+        for _ in 0..SEGMENT_RECORDS + 2 {
+            let batch = FixedTestValues {
+                count: 1,
+                first: next,
+            };
+            assert_eq!(log.append_leased(&mut lease, &batch), Ok(next as i64));
+            next += 1;
+        }
+        let copied = [value(next), value(next + 1)];
+        let copied: Vec<&[u8]> = copied.iter().map(Vec::as_slice).collect();
+        assert_eq!(
+            log.append_leased(&mut lease, &TestValues(&copied)),
+            Ok(next as i64)
+        );
+        next += 2;
+        assert_values_from(&log, 0);
+        let big = vec![7u8; 10_000];
+        assert_eq!(
+            log.append_leased(&mut lease, &TestValues(&[&big])),
+            Ok(next as i64)
+        );
+        let read = read_values(&log, next as i64, 1).unwrap();
+        assert_eq!(read, vec![(next as i64, big)]);
+        next += 1;
+        log.release_lease(lease);
+        let tail = value(next);
+        assert_eq!(log.append(&TestValues(&[&tail])), Ok(next as i64));
+        assert_eq!(log.high_watermark(), next as i64 + 1);
+    }
+
+    /// Goal: while a lease is held no other append lands, and a second lease is refused.
+    /// Method: shared appends of each kind and a second lease against a held lease; after the
+    /// release, a new lease is granted.
+    #[test]
+    fn a_held_lease_refuses_every_other_appender() {
+        let log = Log::new();
+        let lease = log.lease().unwrap();
+        assert_eq!(log.lease().unwrap_err(), AppendError::Leased);
+        let one = value(0);
+        assert_eq!(log.append(&TestValues(&[&one])), Err(AppendError::Leased));
+        let fixed = FixedTestValues { count: 2, first: 0 };
+        assert_eq!(log.append(&fixed), Err(AppendError::Leased));
+        assert_eq!(log.high_watermark(), 0);
+        log.release_lease(lease);
+        let lease = log.lease().expect("free again");
+        log.release_lease(lease);
+    }
+
+    /// Goal: retention and readers go on under a lease, and the held segment survives
+    /// retention up to the high watermark (LEASE-SEGMENT). Method: one thread appends single
+    /// records under a lease while another trims to the high watermark and reads what is
+    /// left; the values read are checked, and at the end every retained record.
+    #[test]
+    fn retention_and_reads_go_on_under_a_lease() {
+        let log = Log::new();
+        let records = if cfg!(miri) { 300 } else { 50_000 };
+        std::thread::scope(|scope| {
+            let log = &log;
+            scope.spawn(move || {
+                let mut lease = log.lease().unwrap();
+                for i in 0..records {
+                    let batch = FixedTestValues { count: 1, first: i };
+                    assert_eq!(log.append_leased(&mut lease, &batch), Ok(i as i64));
+                }
+                log.release_lease(lease);
+            });
+            scope.spawn(move || {
+                while log.high_watermark() < records as i64 {
+                    let high_watermark = log.high_watermark();
+                    let trimmed = log.advance_log_start(high_watermark - high_watermark % 7);
+                    if let Ok(read) = read_values(log, trimmed, 64) {
+                        for (offset, bytes) in read {
+                            assert_eq!(bytes, value(offset as u64));
+                        }
+                    }
+                    std::thread::yield_now();
+                }
+            });
+        });
+        assert_eq!(log.high_watermark(), records as i64);
+        assert_values_from(&log, log.log_start_offset());
+    }
+}
+
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use super::super::{read_values, FixedTestValues, TestValues};
+    use super::*;
+    use crate::sync::Arc;
+
+    fn value(i: u64) -> Vec<u8> {
+        i.to_le_bytes().to_vec()
+    }
+
+    /// Goal: a shared appender racing a lease lands whole before it or after its release, or
+    /// is refused; the holder's records are dense and intact between (LEASE). Method: 3 records in the
+    /// 4-slot segment; one thread appends a record the shared way while the main thread
+    /// takes the lease, appends 2 records (crossing into a new segment) and releases.
+    #[test]
+    fn shared_append_against_lease() {
+        loom::model(|| {
+            let log = Arc::new(Log::new());
+            let head: Vec<Vec<u8>> = (0..3).map(value).collect();
+            let refs: Vec<&[u8]> = head.iter().map(Vec::as_slice).collect();
+            log.append(&TestValues(&refs)).unwrap();
+            let shared = {
+                let log = log.clone();
+                loom::thread::spawn(move || log.append(&TestValues(&[&value(10)])))
+            };
+            let mut lease = log.lease().unwrap();
+            let base = lease.next_offset();
+            let batch = FixedTestValues {
+                count: 2,
+                first: 20,
+            };
+            assert_eq!(log.append_leased(&mut lease, &batch), Ok(base));
+            log.release_lease(lease);
+            let shared = shared.join().unwrap();
+            let read = read_values(&log, 0, 16).unwrap();
+            let shared_records = match shared {
+                Ok(offset) => {
+                    assert!(
+                        (offset, base) == (3, 4) || (offset, base) == (5, 3),
+                        "the shared record lands before the lease or after its release: \
+                         {offset}, lease from {base}"
+                    );
+                    assert_eq!(read[offset as usize].1, value(10));
+                    1
+                }
+                Err(refused) => {
+                    assert_eq!((refused, base), (AppendError::Leased, 3));
+                    0
+                }
+            };
+            assert_eq!(read.len(), 3 + 2 + shared_records);
+            assert_eq!(read[base as usize].1, value(20));
+            assert_eq!(read[base as usize + 1].1, value(21));
+        });
+    }
+
+    /// Goal: leased appends (the fast path included) publish whole records that a reader
+    /// sees intact, and wake a blocked reader (no lost wake-up). Method: the holder appends
+    /// two single records (the first looks its segment up, the second takes the fast path)
+    /// while the main thread reads, then blocks until both are there.
+    #[test]
+    fn leased_appends_against_fetch_and_wait() {
+        loom::model(|| {
+            let log = Arc::new(Log::new());
+            log.append(&TestValues(&[&value(0)])).unwrap();
+            let holder = {
+                let log = log.clone();
+                loom::thread::spawn(move || {
+                    let mut lease = log.lease().unwrap();
+                    for first in [1, 2] {
+                        let batch = FixedTestValues { count: 1, first };
+                        assert_eq!(log.append_leased(&mut lease, &batch), Ok(first as i64));
+                    }
+                    log.release_lease(lease);
+                })
+            };
+            for (offset, bytes) in read_values(&log, 0, 16).unwrap() {
+                assert_eq!(bytes, value(offset as u64));
+            }
+            assert!(log.wait_for(2, None));
+            assert_eq!(read_values(&log, 2, 1).unwrap(), vec![(2, value(2))]);
+            holder.join().unwrap();
+        });
+    }
+}
