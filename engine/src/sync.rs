@@ -82,6 +82,102 @@ mod primitive {
 
 pub use primitive::*;
 
+/// The fast side of an asymmetric fence pair: with [`fence_heavy`] on the other side, it
+/// orders as a `SeqCst` fence on each side would (of a store before one fence and a load after
+/// the other, at least one sees the other). For a check made on every append against one made
+/// before a reader parks (`notify.rs`): folly's `asymmetricLightBarrier`, the scheme of C++
+/// proposal P1202. Where `membarrier(2)` works (Linux 4.14 and later, registered by
+/// [`fence_pair_prepare`]) this is a compiler fence and [`fence_heavy`] makes every running
+/// thread of the process execute a full barrier; elsewhere, and until the registration is
+/// known to have worked, both are `SeqCst` fences.
+#[inline]
+pub fn fence_light() {
+    if asymmetric::ready() {
+        std::sync::atomic::compiler_fence(Ordering::SeqCst);
+    } else {
+        fence(Ordering::SeqCst);
+    }
+}
+
+/// The slow side of the pair (see [`fence_light`]): a system call that interrupts every core
+/// running one of the process's threads, microseconds.
+pub fn fence_heavy() {
+    fence_pair_prepare();
+    if !(asymmetric::ready() && asymmetric::membarrier()) {
+        fence(Ordering::SeqCst);
+    }
+}
+
+/// Register the process for `membarrier(2)` once, so that [`fence_light`] can be a compiler
+/// fence from the first append on. [`fence_heavy`] calls it first, so a heavy side never runs
+/// before the registration is settled; once it reads ready, a light side may skip its fence.
+pub fn fence_pair_prepare() {
+    static PREPARED: std::sync::Once = std::sync::Once::new();
+    PREPARED.call_once(asymmetric::register);
+}
+
+#[cfg(all(target_os = "linux", not(any(loom, miri))))]
+mod asymmetric {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    /// `MEMBARRIER_CMD_QUERY`, `..._PRIVATE_EXPEDITED`, `..._REGISTER_PRIVATE_EXPEDITED`
+    /// (linux/membarrier.h).
+    const QUERY: libc::c_int = 0;
+    const PRIVATE_EXPEDITED: libc::c_int = 1 << 3;
+    const REGISTER_PRIVATE_EXPEDITED: libc::c_int = 1 << 4;
+
+    /// Set once the process is registered; never cleared.
+    static READY: AtomicBool = AtomicBool::new(false);
+
+    fn membarrier_call(command: libc::c_int) -> libc::c_long {
+        // SAFETY: membarrier(2) takes two integers and touches no memory of ours; an unknown
+        // command or a kernel without it returns an error, which the callers check.
+        unsafe { libc::syscall(libc::SYS_membarrier, command, 0 as libc::c_int) }
+    }
+
+    pub fn register() {
+        let commands = membarrier_call(QUERY);
+        let wanted = (PRIVATE_EXPEDITED | REGISTER_PRIVATE_EXPEDITED) as libc::c_long;
+        if commands >= 0
+            && commands & wanted == wanted
+            && membarrier_call(REGISTER_PRIVATE_EXPEDITED) == 0
+        {
+            READY.store(true, Ordering::Release);
+        }
+    }
+
+    #[inline]
+    pub fn ready() -> bool {
+        READY.load(Ordering::Relaxed)
+    }
+
+    /// Whether the barrier ran (a registered process's call does not fail; should it, the
+    /// caller falls back to a fence, which a light side that saw `ready` does not pair with,
+    /// so that is reported loudly in debug builds).
+    pub fn membarrier() -> bool {
+        let done = membarrier_call(PRIVATE_EXPEDITED) == 0;
+        debug_assert!(done, "membarrier failed after registering");
+        done
+    }
+}
+
+/// Loom and miri model no process-wide barrier, and other systems are not wired up: both
+/// sides are `SeqCst` fences, the ordering the pair stands for, so the models check the
+/// protocol built on it.
+#[cfg(not(all(target_os = "linux", not(any(loom, miri)))))]
+mod asymmetric {
+    pub fn register() {}
+
+    #[inline]
+    pub fn ready() -> bool {
+        false
+    }
+
+    pub fn membarrier() -> bool {
+        false
+    }
+}
+
 /// Lock a mutex, ignoring poisoning: the engine's mutex-protected state (membership, waiter
 /// parking) stays consistent across a panic because every update is a single publish.
 pub fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
