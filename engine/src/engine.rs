@@ -33,7 +33,7 @@ use crate::log::{
 use crate::offsets::Committed;
 use crate::producer::ProducerRegistry;
 use crate::retention::eligible_log_start;
-use crate::segment::{record_parts, RecordParts};
+use crate::segment::{record_parts, RecordParts, Segment};
 use crate::sync::{lock, Arc, AtomicI64, Mutex, Ordering};
 use crate::topic::{topic_name_is_legal, Partition, Topic, TopicTable};
 use streamspec_model::partitioner::kafka_partition;
@@ -152,8 +152,14 @@ impl<F: FnMut(usize, &mut [u8])> AppendBatch for FilledValues<F> {
         if self.value_bytes == 0 {
             return;
         }
-        for (i, value) in out.chunks_exact_mut(self.value_bytes).enumerate() {
-            fill(first + i, value);
+        // By a running start, not `chunks_exact_mut`, whose length is a division that a
+        // single-record append would pay per record.
+        let mut start = 0;
+        let mut index = first;
+        while start < out.len() {
+            fill(index, &mut out[start..start + self.value_bytes]);
+            start += self.value_bytes;
+            index += 1;
         }
     }
 }
@@ -1315,6 +1321,63 @@ impl Drop for ExclusiveProducer {
     }
 }
 
+/// A reader of one partition that stays pinned to the epoch between fetches, for a consumer
+/// that fetches a few records at a time. Made by [`PartitionHandle::reader`]; one thread's.
+///
+/// Why: a fetch pins the epoch (`crossbeam_epoch::pin`), a locked instruction that also keeps
+/// the core from starting the next fetch's loads before it, and loads the high watermark,
+/// which every append writes: a consumer fetching one record at a time paid both per record.
+/// A reader re-pins (`Guard::repin`: a load, and a store when the global epoch moved, no
+/// fence), and loads the high watermark only once it has read up to the one it last saw
+/// (`Log::read_chunks_seen`; the log start, which is rarely written, it loads every time).
+///
+/// While pinned, a reader holds back the reclamation of everything retired since (every
+/// partition's): it unpins whenever a fetch finds nothing new (a caught-up consumer holds
+/// nothing back), on [`PartitionReader::pause`] and when dropped. A reader that stops fetching
+/// while behind should be paused or dropped.
+#[derive(Debug)]
+pub struct PartitionReader {
+    handle: PartitionHandle,
+    /// Pinned since the last fetch that found records.
+    guard: Option<Guard>,
+    /// The high watermark as this reader last loaded it (see `Log::read_chunks_seen`).
+    high_watermark_seen: i64,
+}
+
+impl PartitionReader {
+    /// As [`PartitionHandle::fetch_values_with`].
+    pub fn fetch_values_with(
+        &mut self,
+        offset: i64,
+        max_records: usize,
+        each: impl FnMut(i64, Option<&[u8]>),
+    ) -> Result<crate::log::ReadSummary, ErrorCode> {
+        let guard = match &mut self.guard {
+            Some(guard) => {
+                guard.repin();
+                guard
+            }
+            None => self.guard.insert(crossbeam_epoch::pin()),
+        };
+        let fetched = self.handle.fetch_values_under(
+            guard,
+            Some(&mut self.high_watermark_seen),
+            offset,
+            max_records,
+            each,
+        );
+        if !matches!(fetched, Ok(summary) if summary.count > 0) {
+            self.pause();
+        }
+        fetched
+    }
+
+    /// Unpin until the next fetch.
+    pub fn pause(&mut self) {
+        self.guard = None;
+    }
+}
+
 /// One partition, for the typed fast path: produce and fetch without a name lookup, fetch
 /// without copying (records are borrowed from the log under one epoch pin).
 #[derive(Debug, Clone)]
@@ -1329,6 +1392,7 @@ impl PartitionHandle {
         &self.topic.partitions[self.index].log
     }
 
+    #[inline]
     fn check_live(&self) -> Result<(), ErrorCode> {
         if self.topic.is_deleted() {
             Err(ErrorCode::UnknownTopicOrPartition)
@@ -1486,21 +1550,49 @@ impl PartitionHandle {
         &self,
         offset: i64,
         max_records: usize,
+        each: impl FnMut(i64, Option<&[u8]>),
+    ) -> Result<crate::log::ReadSummary, ErrorCode> {
+        self.fetch_values_under(&crossbeam_epoch::pin(), None, offset, max_records, each)
+    }
+
+    /// A reader of this partition that stays pinned between its fetches (see
+    /// [`PartitionReader`]).
+    pub fn reader(&self) -> PartitionReader {
+        PartitionReader {
+            handle: self.clone(),
+            guard: None,
+            high_watermark_seen: 0,
+        }
+    }
+
+    /// [`PartitionHandle::fetch_values_with`] under `guard`; bounded as
+    /// [`Log::read_chunks_seen`] says when `high_watermark_seen` is given.
+    #[inline(always)]
+    fn fetch_values_under(
+        &self,
+        guard: &Guard,
+        high_watermark_seen: Option<&mut i64>,
+        offset: i64,
+        max_records: usize,
         mut each: impl FnMut(i64, Option<&[u8]>),
     ) -> Result<crate::log::ReadSummary, ErrorCode> {
-        let guard = crossbeam_epoch::pin();
-        self.log()
-            .read_chunks(offset, max_records, &guard, |first, segment, slots| {
-                let slot_first = slots.start;
-                // SAFETY: `read_chunks` hands out only published slots of a guarded segment.
-                unsafe {
-                    segment.for_each_value(slots, |slot, value| {
-                        each(first + (slot - slot_first) as i64, value)
-                    })
-                };
-                usize::MAX
-            })
-            .map_err(|OffsetOutOfRange| ErrorCode::OffsetOutOfRange)
+        let values = |first, segment: &Segment, slots: std::ops::Range<usize>| {
+            let slot_first = slots.start;
+            // SAFETY: `read_chunks` hands out only published slots of a guarded segment.
+            unsafe {
+                segment.for_each_value(slots, |slot, value| {
+                    each(first + (slot - slot_first) as i64, value)
+                })
+            };
+            usize::MAX
+        };
+        match high_watermark_seen {
+            None => self.log().read_chunks(offset, max_records, guard, values),
+            Some(seen) => self
+                .log()
+                .read_chunks_seen(seen, offset, max_records, guard, values),
+        }
+        .map_err(|OffsetOutOfRange| ErrorCode::OffsetOutOfRange)
     }
 
     /// Block until a record at or after `offset` exists, or `timeout` passes; returns whether

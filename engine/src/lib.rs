@@ -44,7 +44,7 @@ pub mod spares;
 pub mod sync;
 pub mod topic;
 
-pub use engine::{Clock, Engine, ExclusiveProducer, PartitionHandle};
+pub use engine::{Clock, Engine, ExclusiveProducer, PartitionHandle, PartitionReader};
 pub use log::ReadSummary;
 pub use segment::RecordView;
 

@@ -479,14 +479,54 @@ impl Log {
     /// Read records from `offset` a segment at a time: `each(first_offset, segment, slots)`
     /// for each run of slots of one segment, returning how many it delivered (`usize::MAX`:
     /// all; fewer stops the read). Bounds as [`Log::read`].
+    #[inline]
     pub fn read_chunks<'g>(
         &self,
         offset: i64,
         max_records: usize,
         guard: &'g Guard,
+        each: impl FnMut(i64, &'g Segment, std::ops::Range<usize>) -> usize,
+    ) -> Result<ReadSummary, OffsetOutOfRange> {
+        self.read_chunks_within(self.bounds(), offset, max_records, guard, each)
+    }
+
+    /// [`Log::read_chunks`], for a reader that has seen the high watermark at
+    /// `*high_watermark_seen` before: below it only the log start is loaded (the high
+    /// watermark only grows, so every record below it is still there unless retention
+    /// removed it), so a reader that is behind does not pull the line every append writes.
+    /// At or past it, both are loaded, and `*high_watermark_seen` is updated. The summary's
+    /// high watermark is the one the read was bounded by.
+    #[inline(always)]
+    pub fn read_chunks_seen<'g>(
+        &self,
+        high_watermark_seen: &mut i64,
+        offset: i64,
+        max_records: usize,
+        guard: &'g Guard,
+        each: impl FnMut(i64, &'g Segment, std::ops::Range<usize>) -> usize,
+    ) -> Result<ReadSummary, OffsetOutOfRange> {
+        let log_start = self.log_start_offset();
+        let bounds = if log_start <= offset && offset < *high_watermark_seen {
+            (log_start, *high_watermark_seen)
+        } else {
+            let bounds = self.bounds();
+            *high_watermark_seen = bounds.1;
+            bounds
+        };
+        self.read_chunks_within(bounds, offset, max_records, guard, each)
+    }
+
+    /// [`Log::read_chunks`] within `(log_start, high_watermark)`: bounds the log had, or (see
+    /// [`Log::read_chunks_seen`]) a log start it has and a high watermark it had passed.
+    #[inline(always)]
+    fn read_chunks_within<'g>(
+        &self,
+        (log_start, high_watermark): (i64, i64),
+        offset: i64,
+        max_records: usize,
+        guard: &'g Guard,
         mut each: impl FnMut(i64, &'g Segment, std::ops::Range<usize>) -> usize,
     ) -> Result<ReadSummary, OffsetOutOfRange> {
-        let (log_start, high_watermark) = self.bounds();
         if offset < log_start || offset > high_watermark {
             return Err(OffsetOutOfRange);
         }

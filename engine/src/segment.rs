@@ -549,6 +549,18 @@ impl Segment {
         (end <= self.arena.capacity_bytes as u64).then_some(start as u32)
     }
 
+    /// Reserve at least `bytes_min` and at most `bytes_max` bytes of arena, as many as are
+    /// left up to `bytes_max`: their start and count, or `None` if `bytes_min` do not fit.
+    /// (The exclusive producer takes its arena a chunk at a time, `log/lease.rs`.)
+    pub fn reserve_arena_chunk(&self, bytes_min: usize, bytes_max: usize) -> Option<(u32, usize)> {
+        let cursor = self.arena_cursor_bytes.load(Ordering::Relaxed);
+        let left = (self.arena.capacity_bytes as u64).saturating_sub(cursor) as usize;
+        let bytes = bytes_max.min(left).max(bytes_min);
+        // A reservation made meanwhile by a shared appender (one that has not yet seen the
+        // lease) can make this one fail: the caller then lays the usual way.
+        self.reserve_arena(bytes).map(|start| (start, bytes))
+    }
+
     /// Lay a keyless, headerless, non-null value of at most [`INLINE_RECORD_BYTES_MAX`] bytes
     /// at arena position `arena_start` and return its slot word (the fan-out fast path; the
     /// same encoding [`Segment::lay_record`] produces for such a record). The word reaches a
@@ -842,21 +854,18 @@ impl Segment {
             debug_assert!(
                 until > slot && start + (until - slot) * len <= self.arena.capacity_bytes
             );
-            // SAFETY: a published plain slot names `len` laid bytes at `start`, and a run's
-            // values lie back to back from there up to its end (one arena reservation,
-            // `store_fixed_run`).
-            let bytes = unsafe {
-                std::slice::from_raw_parts(
-                    self.arena.base.as_ptr().add(start),
-                    (until - slot) * len,
-                )
-            };
-            if len == 0 {
-                (slot..until).for_each(|index| each(index, Some(&[])));
-            } else {
-                for (index, value) in (slot..until).zip(bytes.chunks_exact(len)) {
-                    each(index, Some(value));
-                }
+            // One value after another by a running start, not `chunks_exact`: its length is a
+            // division, which a consumer fetching one record at a time pays per record.
+            let mut value_start = start;
+            for index in slot..until {
+                // SAFETY: a published plain slot names `len` laid bytes at `start`, and a
+                // run's values lie back to back from there up to its end (one arena
+                // reservation, `store_fixed_run`), so this value is laid and in the arena.
+                let value = unsafe {
+                    std::slice::from_raw_parts(self.arena.base.as_ptr().add(value_start), len)
+                };
+                each(index, Some(value));
+                value_start += len;
             }
             slot = until;
         }

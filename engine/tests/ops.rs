@@ -1347,3 +1347,51 @@ fn fetching_values_by_runs_matches_fetching_records() {
         }
     }
 }
+
+/// Goal: a partition reader, which loads the high watermark only once it reaches the one it
+/// last saw, reads exactly what `fetch_values_with` reads, sees later appends, and still
+/// refuses offsets that retention removed below that high watermark. Method: one-record
+/// fetches over appends made before and after the reader's first look, a `delete_records`
+/// into the range it has seen, and fetches at, below and past the ends.
+#[test]
+fn partition_reader_reads_as_fetch_and_sees_retention() {
+    let engine = Engine::new();
+    create(&engine, "t", 1, TopicConfig::default()).unwrap();
+    let handle = engine.partition_handle("t", 0).unwrap();
+    let values: Vec<[u8; 8]> = (0..15u64).map(u64::to_le_bytes).collect();
+    let refs: Vec<&[u8]> = values.iter().map(|v| &v[..]).collect();
+    handle.append_values(&refs[..10]).unwrap();
+    let mut reader = handle.reader();
+    let mut read = |reader: &mut streamspec_engine::PartitionReader, offset: i64| {
+        let mut seen = Vec::new();
+        reader
+            .fetch_values_with(offset, 1, |offset, value| {
+                seen.push((offset, value.unwrap().to_vec()))
+            })
+            .map(|summary| {
+                assert_eq!(summary.count, seen.len());
+                seen
+            })
+    };
+    for offset in 0..5 {
+        assert_eq!(
+            read(&mut reader, offset),
+            Ok(vec![(offset, values[offset as usize].to_vec())])
+        );
+    }
+    handle.append_values(&refs[10..]).unwrap();
+    for offset in 5..15 {
+        assert_eq!(
+            read(&mut reader, offset),
+            Ok(vec![(offset, values[offset as usize].to_vec())]),
+            "offset {offset}"
+        );
+    }
+    assert_eq!(read(&mut reader, 15), Ok(vec![]), "caught up");
+    assert_eq!(read(&mut reader, 16), Err(ErrorCode::OffsetOutOfRange));
+    handle.delete_records(12).unwrap();
+    assert_eq!(read(&mut reader, 11), Err(ErrorCode::OffsetOutOfRange));
+    assert_eq!(read(&mut reader, 12), Ok(vec![(12, values[12].to_vec())]));
+    reader.pause();
+    assert_eq!(read(&mut reader, 14), Ok(vec![(14, values[14].to_vec())]));
+}

@@ -40,6 +40,11 @@ use crate::directory::{InstallError, RETAINED_RECORDS_MAX};
 use crate::segment::{Segment, INLINE_RECORD_BYTES_MAX, SEGMENT_RECORDS, SEGMENT_RECORDS_SHIFT};
 use crate::sync::{Backoff, Ordering};
 
+/// Records' worth of arena the fast path reserves at once: a locked instruction per 64
+/// records instead of per record, and at most 63 values' bytes per segment left unused (1.5%
+/// of a 4096-record segment).
+const ARENA_CHUNK_RECORDS: usize = 64;
+
 /// The right to append to one log alone, and where its appends go next. Taken with
 /// [`Log::lease`], given back with [`Log::release_lease`] (a lease dropped without release
 /// leaves the log refusing shared appends for good).
@@ -51,6 +56,8 @@ pub struct Lease {
     next: i64,
     /// The segment holding `next`, by number, once looked up (LEASE-SEGMENT).
     segment: Option<(u64, NonNull<Segment>)>,
+    /// Arena bytes of that segment reserved and not used yet (`start..end`).
+    arena: std::ops::Range<u32>,
     /// Reused to lay batches that take the general path.
     descriptor: Descriptor,
 }
@@ -101,6 +108,7 @@ impl Log {
                     log_address: self as *const Log as usize,
                     next,
                     segment: None,
+                    arena: 0..0,
                     descriptor: Descriptor::default(),
                 });
             }
@@ -123,6 +131,7 @@ impl Log {
 
     /// Append `batch` under `lease`; returns the first offset. Visible to every read that
     /// starts after this returns, as [`Log::append`].
+    #[inline]
     pub fn append_leased<B: AppendBatch + ?Sized>(
         &self,
         lease: &mut Lease,
@@ -150,7 +159,8 @@ impl Log {
 
     /// The fast path: fixed-size values that fit the arena of the segment already held, laid
     /// and their slot words stored. Returns `false` (having stored nothing) otherwise.
-    fn lay_in_leased_segment<B: AppendBatch + ?Sized>(&self, lease: &Lease, batch: &B) -> bool {
+    #[inline]
+    fn lay_in_leased_segment<B: AppendBatch + ?Sized>(&self, lease: &mut Lease, batch: &B) -> bool {
         let Some((value_bytes, timestamp_ms)) = batch.fixed_values() else {
             return false;
         };
@@ -169,9 +179,16 @@ impl Log {
         // not recycled, while the lease is held.
         let segment = unsafe { segment.as_ref() };
         let bytes = value_bytes * count;
-        let Some(arena_start) = segment.reserve_arena(bytes) else {
-            return false;
-        };
+        if lease.arena.len() < bytes {
+            // A chunk of arena at a time: one `fetch_add` per chunk, not per record.
+            let wanted = bytes.max(value_bytes * ARENA_CHUNK_RECORDS);
+            let Some((start, reserved)) = segment.reserve_arena_chunk(bytes, wanted) else {
+                return false;
+            };
+            lease.arena = start..start + reserved as u32;
+        }
+        let arena_start = lease.arena.start;
+        lease.arena.start += bytes as u32;
         // SAFETY: the arena range is this append's own reservation; nothing reads it before the
         // high watermark passes these records.
         unsafe {
@@ -185,6 +202,8 @@ impl Log {
     /// The general path: lay `batch` at `next` as a shared append lays it (any shape, across
     /// segments, making them), store its slot words, and hold the segment `next + count`
     /// falls in. The high watermark is left to the caller.
+    #[cold]
+    #[inline(never)]
     fn lay_and_complete_leased<B: AppendBatch + ?Sized>(&self, lease: &mut Lease, batch: &B) {
         let guard = crossbeam_epoch::pin();
         let base = lease.next;
@@ -212,6 +231,7 @@ impl Log {
         let end = descriptor.0.end();
         let last_part = descriptor.0.parts.last().expect("a batch lands somewhere");
         let next_segment = end as u64 >> SEGMENT_RECORDS_SHIFT;
+        lease.arena = 0..0;
         lease.segment = (last_part.segment_number == next_segment).then(|| {
             let segment = segments.last().expect("one segment per part");
             (next_segment, NonNull::from(*segment))
