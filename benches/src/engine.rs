@@ -1,8 +1,12 @@
 //! The system under test: the engine, through its typed fast path ([`PartitionHandle`]).
 //!
-//! Produce is `append_values` (keyless, headerless values, batched or one at a time); a
-//! consumer is an independent reader with its own position calling `fetch_values_with`,
-//! which lends each value straight from the log's arena (no copy). N independent groups
+//! Produce is `append_values_with` (keyless, headerless values written in place, batched or
+//! one at a time): in fan-out and latency, where a run has one producer, by the partition's
+//! [`ExclusiveProducer`] (`engine/src/log/lease.rs`: the single producer, as the disruptor's
+//! ring has one), elsewhere through the lock-free protocol any number of producers share. A
+//! consumer is an independent reader with its own position calling
+//! `PartitionReader::fetch_values_with`, which lends each value straight from the log's arena
+//! (no copy) and stays pinned between fetches. N independent groups
 //! reading every record are N such readers: the engine keeps no per-group state on the read
 //! path, so this is the same work a group member does between commits. A reader that has
 //! caught up yields in the throughput workloads (as every peer does) and blocks in
@@ -21,7 +25,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use crossbeam_utils::CachePadded;
-use streamspec_engine::{Engine, PartitionHandle};
+use streamspec_engine::{Engine, ExclusiveProducer, PartitionHandle};
 use streamspec_model::{Op, Reply, TopicConfig};
 
 use crate::peers::{in_flight_records, wait_briefly};
@@ -97,6 +101,15 @@ fn append(handle: &PartitionHandle, first: u64, end: u64, value_bytes: usize) {
         .expect("bench appends stay within the limits");
 }
 
+/// [`append`], by the partition's exclusive producer.
+fn append_exclusive(producer: &mut ExclusiveProducer, first: u64, end: u64, value_bytes: usize) {
+    producer
+        .append_values_with((end - first) as usize, value_bytes, |i, value| {
+            encode_value(first + i as u64, value)
+        })
+        .expect("bench appends stay within the limits");
+}
+
 /// Records between two looks of the fan-out producer at its consumers' positions (4
 /// segments): how often consumed-by-all retention runs.
 const TRIM_EVERY_RECORDS: u64 = 4_096;
@@ -144,8 +157,9 @@ fn drain(
 ) -> Tally {
     let mut tally = Tally::default();
     let mut position = from;
+    let mut reader = handle.reader();
     while ((position - from) as u64) < records {
-        let summary = handle
+        let summary = reader
             .fetch_values_with(position, batch, |_, value| {
                 tally.add(value.expect("bench values are never null"));
             })
@@ -172,6 +186,7 @@ impl System for EngineFastPath {
             // The slowest consumer's position as last looked at: looked at again only when
             // the window or a trim needs it (each look pulls N cache lines from the readers).
             let mut consumed_by_all = from;
+            let mut producer = handle.exclusive_producer().expect("one producer per run");
             Some(workload.time_consumers(
                 |consumer| {
                     drain(
@@ -193,7 +208,7 @@ impl System for EngineFastPath {
                             wait_briefly();
                         }
                     }
-                    append(handle, batch.start, batch.end, workload.value_bytes);
+                    append_exclusive(&mut producer, batch.start, batch.end, workload.value_bytes);
                     if batch.end / TRIM_EVERY_RECORDS != batch.start / TRIM_EVERY_RECORDS {
                         consumed_by_all = trim(handle, &positions);
                     }
@@ -259,6 +274,7 @@ impl System for EngineFastPath {
         with_orders_topic(1, |handles| {
             let handle = &handles[0];
             let from = handle.high_watermark();
+            let mut producer = handle.exclusive_producer().expect("one producer per run");
             let mut value = vec![0; workload.value_bytes];
             Some(workload.time_round_trips(
                 |acknowledged| {
@@ -278,7 +294,9 @@ impl System for EngineFastPath {
                 },
                 |sequence| {
                     encode_value(sequence, &mut value);
-                    handle.append_values(&[&value]).expect("within the limits");
+                    producer
+                        .append_values(&[&value])
+                        .expect("within the limits");
                 },
             ))
         })
