@@ -1362,7 +1362,7 @@ fn partition_reader_reads_as_fetch_and_sees_retention() {
     let refs: Vec<&[u8]> = values.iter().map(|v| &v[..]).collect();
     handle.append_values(&refs[..10]).unwrap();
     let mut reader = handle.reader();
-    let mut read = |reader: &mut streamspec_engine::PartitionReader, offset: i64| {
+    let read = |reader: &mut streamspec_engine::PartitionReader, offset: i64| {
         let mut seen = Vec::new();
         reader
             .fetch_values_with(offset, 1, |offset, value| {
