@@ -1,8 +1,9 @@
 //! Ratios from paired runs, for a machine whose speed comes and goes:
 //!
 //! - `cargo run --release -p streamspec-benches --example paired -- fan-out VALUE_BYTES
-//!   CONSUMERS [PAIRS]`: the batched fan-out workload of the `fan_out` bench, the engine
-//!   against each peer in alternating runs; the median of the per-pair ratios.
+//!   CONSUMERS [PAIRS] [BATCH]`: the fan-out workload of the `fan_out` bench (batches of
+//!   1000, or `BATCH`: 1 is its single-record mode), the engine against each peer in
+//!   alternating runs; the median of the per-pair ratios.
 //! - `... --example paired -- group-scaling [PAIRS]`: the `group_scaling` workload, each
 //!   system with 2 members against itself with 1 in alternating runs; the median of the
 //!   per-pair scaling.
@@ -24,7 +25,8 @@ use streamspec_benches::engine::EngineFastPath;
 use streamspec_benches::peers::{ArrayLog, ChannelFanOut, DisruptorRing, RwLockLog};
 use streamspec_benches::workload::{FanOut, GroupScaling, Run, System, Tally};
 
-/// Records per produce call and per read, as in the `fan_out` and `group_scaling` benches.
+/// Records per produce call and per read, as in the `fan_out` and `group_scaling` benches
+/// (batched mode).
 const BATCH_RECORDS: usize = 1_000;
 /// Records per partition of the group-scaling workload, as in the `group_scaling` bench.
 const RECORDS_PER_PARTITION: u64 = 500_000;
@@ -32,7 +34,7 @@ const RECORDS_PER_PARTITION: u64 = 500_000;
 const CONSUMERS_MAX: usize = 64;
 /// How to call this.
 const USAGE: &str =
-    "usage: paired fan-out VALUE_BYTES CONSUMERS [PAIRS] | paired group-scaling [PAIRS]";
+    "usage: paired fan-out VALUE_BYTES CONSUMERS [PAIRS] [BATCH] | paired group-scaling [PAIRS]";
 
 /// Records per second of `run` over `records`; panics with `system` named unless it has
 /// `consumers` tallies and tally `i` is `expected(i)` (as the benches check).
@@ -208,8 +210,17 @@ fn main() {
     };
     match args.first().map(String::as_str) {
         Some("fan-out") => {
-            let (value_bytes, consumers, pairs) =
-                (count(1, None), count(2, None), count(3, Some(30)));
+            let (value_bytes, consumers, pairs, batch_records) = (
+                count(1, None),
+                count(2, None),
+                count(3, Some(30)),
+                count(4, Some(BATCH_RECORDS)),
+            );
+            if batch_records > BATCH_RECORDS {
+                fail(&format!(
+                    "BATCH is at most {BATCH_RECORDS} (a batch must fit the disruptor's ring)"
+                ));
+            }
             if consumers > CONSUMERS_MAX {
                 fail(&format!(
                     "at most {CONSUMERS_MAX} consumers (a thread each)"
@@ -225,11 +236,11 @@ fn main() {
                 records,
                 consumers,
                 value_bytes,
-                batch_records: BATCH_RECORDS,
+                batch_records,
             };
             println!(
                 "fan-out, {value_bytes}-byte values, {consumers} consumer(s), batches of \
-                 {BATCH_RECORDS}, {records} records per run"
+                 {batch_records}, {records} records per run"
             );
             fan_out_against::<DisruptorRing>(&workload, pairs);
             fan_out_against::<ArrayLog>(&workload, pairs);

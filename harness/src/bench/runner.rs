@@ -9,7 +9,10 @@
 //!    - A producer owns the partitions `q` with `q % producers == p` (or partition
 //!      `p % partitions` when producers outnumber partitions), appends batches round-robin
 //!      over them through the typed fast path, paced to its share of the target rate, and
-//!      waits while a partition already holds `backlog_records_max` records. Each record
+//!      waits while a partition already holds `backlog_records_max` records. Owning its
+//!      partitions alone (there are at least as many partitions as producers), it appends as
+//!      each one's `ExclusiveProducer`; producers sharing a partition append through the
+//!      lock-free protocol. Each record
 //!      carries the produce time (ns since the run began) in its first 8 bytes and, from 16
 //!      bytes up, `producer << 48 | sequence` in the next 8.
 //!    - A member reads its partitions from offset 0 with `fetch_values_with` (zero-copy),
@@ -403,6 +406,17 @@ impl Shared<'_> {
             Rate::RecordsPerS(rate) => Some(rate / point.producers as f64),
         };
         let batch = point.batch_records as u64;
+        // The partitions this producer owns alone, each held through its exclusive producer
+        // (`None`: shared with other producers of the run).
+        let alone = self.partitions.len() >= point.producers;
+        let mut exclusive: Vec<_> = owned
+            .iter()
+            .map(|&q| {
+                alone
+                    .then(|| self.partitions[q].handle.exclusive_producer().ok())
+                    .flatten()
+            })
+            .collect();
         let mut produced = 0u64;
         let mut turn = 0;
         while !self.stopped() {
@@ -435,7 +449,11 @@ impl Shared<'_> {
                 }
             }
             let values: Vec<&[u8]> = buffer.chunks_exact(point.record_bytes).collect();
-            match handle.append_values(&values) {
+            let appended = match &mut exclusive[slot] {
+                Some(producer) => producer.append_values(&values),
+                None => handle.append_values(&values),
+            };
+            match appended {
                 Ok(_) => {
                     sequences[slot] += batch;
                     produced += batch;
