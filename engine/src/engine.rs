@@ -1273,8 +1273,8 @@ impl Append for Lease {
 /// Why: an append that may race others pays for the protocol that lets it (about 65 ns of
 /// locked instructions and bookkeeping per call, which is all a single-record append is). A
 /// producer that is the partition's only one pays, per record, its bytes, its slot word, one
-/// store of the high watermark and the fence that keeps blocked readers from sleeping
-/// through it.
+/// store of the high watermark and the check for blocked readers to wake (no locked
+/// instruction: `notify.rs`).
 #[derive(Debug)]
 pub struct ExclusiveProducer {
     handle: PartitionHandle,

@@ -54,10 +54,14 @@ mod tests {
 
     fn assert_send_sync<T: Send + Sync>() {}
 
-    /// Goal: the engine can be shared between threads.
+    fn assert_send<T: Send>() {}
+
+    /// Goal: the engine can be shared between threads, and an exclusive producer made on one
+    /// thread can produce from another.
     #[test]
     fn engine_is_send_and_sync() {
         assert_send_sync::<Engine>();
         assert_send_sync::<PartitionHandle>();
+        assert_send::<ExclusiveProducer>();
     }
 }

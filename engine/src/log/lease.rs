@@ -7,8 +7,8 @@
 //! partition's only one that is about 65 ns of locked instructions and bookkeeping per call,
 //! which is all a single-record append is. The lease holder knows nobody races it, so a record
 //! costs its bytes, its slot word, a `Release` store of the high watermark and the wake-up
-//! check (`notify.rs`: one fence), and readers, retention and blocked waiters see the log
-//! exactly as after shared appends.
+//! check (`notify.rs`: a compiler fence and a load), and readers, retention and blocked
+//! waiters see the log exactly as after shared appends.
 //!
 //! Protocol:
 //! - **take** ([`Log::lease`]): complete the last installed descriptor, then replace it by CAS
