@@ -213,8 +213,14 @@ impl Log {
         loop {
             match self.lay(batch, base, descriptor.0, &mut segments, &mut None, &guard) {
                 Ok(()) => break,
-                // Not for offsets at the high watermark (LEASE-SEGMENT); as in `append`.
-                Err(InstallError::Gone) => continue,
+                // A tombstone: a segment retention unlinked. The batch's segments hold the
+                // high watermark or lie above it (LEASE-SEGMENT), so this would be a broken
+                // invariant, and retrying at the same base would spin on it for good.
+                Err(InstallError::Gone) => {
+                    unreachable!(
+                        "LEASE-SEGMENT: a segment at or above the high watermark was unlinked"
+                    )
+                }
                 Err(InstallError::Full) => {
                     self.unlink_below(self.log_start.load(Ordering::Acquire));
                     backoff.snooze();
