@@ -48,6 +48,15 @@ fn record(rng: &mut Rng) -> Record {
     record
 }
 
+/// Create topic `t` with `partitions` partitions and the default config.
+fn create_topic_t(partitions: i32) -> Op {
+    Op::CreateTopic {
+        topic: "t".into(),
+        partitions,
+        config: TopicConfig::default(),
+    }
+}
+
 fn produce(records: Vec<Record>) -> Op {
     Op::Produce {
         topic: "t".into(),
@@ -79,11 +88,7 @@ fn exclusive_producer_appends_as_the_model_produces() {
         let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
         let engine = Engine::new();
         let mut model = Model::new();
-        let create = Op::CreateTopic {
-            topic: "t".into(),
-            partitions: 1,
-            config: TopicConfig::default(),
-        };
+        let create = create_topic_t(1);
         assert_eq!(engine.apply(&create), model.apply(&create));
         let handle = engine.partition_handle("t", 0).unwrap();
         let mut producer = handle.exclusive_producer().unwrap();
@@ -159,13 +164,7 @@ fn exclusive_producer_appends_as_the_model_produces() {
 #[test]
 fn an_exclusive_producer_fences_other_appends_until_dropped() {
     let engine = Engine::new();
-    engine
-        .apply(&Op::CreateTopic {
-            topic: "t".into(),
-            partitions: 2,
-            config: TopicConfig::default(),
-        })
-        .unwrap();
+    engine.apply(&create_topic_t(2)).unwrap();
     let handle = engine.partition_handle("t", 0).unwrap();
     assert_eq!(handle.append_values(&[b"a"]), Ok(0));
     let mut producer = handle.exclusive_producer().unwrap();
@@ -208,13 +207,7 @@ fn an_exclusive_producer_fences_other_appends_until_dropped() {
 #[test]
 fn an_exclusive_producer_wakes_blocked_readers() {
     let engine = Engine::new();
-    engine
-        .apply(&Op::CreateTopic {
-            topic: "t".into(),
-            partitions: 1,
-            config: TopicConfig::default(),
-        })
-        .unwrap();
+    engine.apply(&create_topic_t(1)).unwrap();
     let handle = engine.partition_handle("t", 0).unwrap();
     let mut producer = handle.exclusive_producer().unwrap();
     producer.append_values(&[b"a"]).unwrap();
