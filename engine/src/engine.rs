@@ -33,7 +33,7 @@ use crate::log::{
 use crate::offsets::Committed;
 use crate::producer::ProducerRegistry;
 use crate::retention::eligible_log_start;
-use crate::segment::{record_parts, RecordParts, Segment};
+use crate::segment::{record_parts, RecordParts, Segment, SEGMENT_RECORDS};
 use crate::sync::{lock, Arc, AtomicI64, Mutex, Ordering};
 use crate::topic::{topic_name_is_legal, Partition, Topic, TopicTable};
 use streamspec_model::partitioner::kafka_partition;
@@ -1327,54 +1327,175 @@ impl Drop for ExclusiveProducer {
 /// Why: a fetch pins the epoch (`crossbeam_epoch::pin`), a locked instruction that also keeps
 /// the core from starting the next fetch's loads before it, and loads the high watermark,
 /// which every append writes: a consumer fetching one record at a time paid both per record.
-/// A reader re-pins (`Guard::repin`: a load, and a store when the global epoch moved, no
-/// fence), and loads the high watermark only once it has read up to the one it last saw
-/// (`Log::read_chunks_seen`; the log start, which is rarely written, it loads every time).
+/// A reader keeps a cursor: the segment its last fetch ended in, readable up to the high
+/// watermark it last loaded (READER-CURSOR, on `ReaderCursor`). A fetch inside it loads the
+/// log start (rarely written), checks the offset against it and reads the segment's slots:
+/// no directory, no high watermark, no re-pin. Past it, the reader re-pins (`Guard::repin`: a
+/// load, and a store when the global epoch moved, no fence), reads through the log, loading
+/// the high watermark only once it has read up to the one it last saw
+/// (`Log::read_chunks_seen`), and places the cursor where that read ended. So a fetch may
+/// return fewer records than a fetch on the handle would (never none when there are some):
+/// those up to the end of the cursor's segment or the high watermark it saw.
 ///
 /// While pinned, a reader holds back the reclamation of everything retired since (every
-/// partition's): it unpins whenever a fetch finds nothing new (a caught-up consumer holds
-/// nothing back), on [`PartitionReader::pause`] and when dropped. A reader that stops fetching
-/// while behind should be paused or dropped.
+/// partition's): it re-pins at least once per segment it reads through, unpins whenever a
+/// fetch finds nothing new (a caught-up consumer holds nothing back), on
+/// [`PartitionReader::pause`] and when dropped. A reader that stops fetching while behind
+/// should be paused or dropped.
 #[derive(Debug)]
 pub struct PartitionReader {
     handle: PartitionHandle,
-    /// Pinned since the last fetch that found records.
-    guard: Option<Guard>,
+    /// Pinned since the last fetch that found records, and the cursor, which lives only as
+    /// long as the pin it was placed under.
+    pinned: Option<Pinned>,
     /// The high watermark as this reader last loaded it (see `Log::read_chunks_seen`).
     high_watermark_seen: i64,
 }
 
+/// A reader's pin and the cursor placed under it.
+#[derive(Debug)]
+struct Pinned {
+    guard: Guard,
+    /// Where the last fetch ended (READER-CURSOR): cleared whenever `guard` is re-pinned.
+    cursor: Option<ReaderCursor>,
+}
+
+/// The segment a reader's last fetch ended in and how far it is readable.
+///
+/// Invariant (READER-CURSOR): `segment` was loaded from the directory under the reader's
+/// guard, which has not been unpinned or re-pinned since, so the segment is not reclaimed
+/// (nor recycled) however far retention moves; and `readable_end` is at most the high
+/// watermark the reader loaded (`Acquire`) and at most the segment's end, so every slot below
+/// it was published before that load. A fetch at an offset in `base_offset..readable_end`
+/// that finds the log start at or below it reads there without the directory, the high
+/// watermark or a re-pin. Cleared whenever the guard is.
+#[derive(Debug)]
+struct ReaderCursor {
+    segment: std::ptr::NonNull<Segment>,
+    base_offset: i64,
+    readable_end: i64,
+}
+
 impl PartitionReader {
     /// As [`PartitionHandle::fetch_values_with`].
+    #[inline]
     pub fn fetch_values_with(
         &mut self,
         offset: i64,
         max_records: usize,
-        each: impl FnMut(i64, Option<&[u8]>),
+        mut each: impl FnMut(i64, Option<&[u8]>),
     ) -> Result<crate::log::ReadSummary, ErrorCode> {
-        let guard = match &mut self.guard {
-            Some(guard) => {
-                guard.repin();
-                guard
-            }
-            None => self.guard.insert(crossbeam_epoch::pin()),
+        if let Some(summary) = self.fetch_at_cursor(offset, max_records, &mut each) {
+            return Ok(summary);
+        }
+        self.fetch_and_place_cursor(offset, max_records, each)
+    }
+
+    /// The fast path: records at `offset` from the cursor's segment, or `None` (having read
+    /// nothing) when the cursor does not cover `offset` or the log start has passed it.
+    #[inline(always)]
+    fn fetch_at_cursor(
+        &mut self,
+        offset: i64,
+        max_records: usize,
+        each: &mut impl FnMut(i64, Option<&[u8]>),
+    ) -> Option<crate::log::ReadSummary> {
+        let cursor = self.pinned.as_ref()?.cursor.as_ref()?;
+        if offset < cursor.base_offset || offset >= cursor.readable_end || max_records == 0 {
+            return None;
+        }
+        let log_start = self.handle.log().log_start_offset();
+        if log_start > offset {
+            return None;
+        }
+        let end = cursor
+            .readable_end
+            .min(offset.saturating_add(i64::try_from(max_records).unwrap_or(i64::MAX)));
+        let slot_first = (offset - cursor.base_offset) as usize;
+        let slot_end = (end - cursor.base_offset) as usize;
+        // SAFETY: READER-CURSOR: the segment is not reclaimed while the guard stays pinned,
+        // and its slots below `readable_end` were published before the high watermark the
+        // reader loaded; `offset` is at or above the log start just loaded, so the read takes
+        // effect at that load, when every record in `offset..end` was in the log.
+        let segment = unsafe { cursor.segment.as_ref() };
+        // SAFETY: as above: published slots of a segment kept by the pin.
+        unsafe {
+            segment.for_each_value(slot_first..slot_end, |slot, value| {
+                each(offset + (slot - slot_first) as i64, value)
+            })
         };
-        let fetched = self.handle.fetch_values_under(
-            guard,
-            Some(&mut self.high_watermark_seen),
-            offset,
-            max_records,
-            each,
-        );
-        if !matches!(fetched, Ok(summary) if summary.count > 0) {
-            self.pause();
+        Some(crate::log::ReadSummary {
+            count: slot_end - slot_first,
+            high_watermark: self.high_watermark_seen,
+            log_start_offset: log_start,
+            cut_short: false,
+        })
+    }
+
+    /// The slow path: re-pin, read through the log, and leave the cursor in the segment the
+    /// read ended in.
+    #[inline(never)]
+    fn fetch_and_place_cursor(
+        &mut self,
+        offset: i64,
+        max_records: usize,
+        mut each: impl FnMut(i64, Option<&[u8]>),
+    ) -> Result<crate::log::ReadSummary, ErrorCode> {
+        let pinned = match &mut self.pinned {
+            Some(pinned) => {
+                // READER-CURSOR: the cursor goes before the pin it was placed under.
+                pinned.cursor = None;
+                pinned.guard.repin();
+                pinned
+            }
+            None => self.pinned.insert(Pinned {
+                guard: crossbeam_epoch::pin(),
+                cursor: None,
+            }),
+        };
+        let mut last_segment = None;
+        let fetched = self
+            .handle
+            .log()
+            .read_chunks_seen(
+                &mut self.high_watermark_seen,
+                offset,
+                max_records,
+                &pinned.guard,
+                |first, segment, slots| {
+                    let slot_first = slots.start;
+                    last_segment = Some(segment);
+                    // SAFETY: `read_chunks` hands out only published slots of a guarded
+                    // segment.
+                    unsafe {
+                        segment.for_each_value(slots, |slot, value| {
+                            each(first + (slot - slot_first) as i64, value)
+                        })
+                    };
+                    usize::MAX
+                },
+            )
+            .map_err(|OffsetOutOfRange| ErrorCode::OffsetOutOfRange);
+        match fetched {
+            Ok(summary) if summary.count > 0 => {
+                let segment = last_segment.expect("a read that delivered records saw a segment");
+                let base_offset = segment.base_offset();
+                pinned.cursor = Some(ReaderCursor {
+                    segment: std::ptr::NonNull::from(segment),
+                    base_offset,
+                    readable_end: summary
+                        .high_watermark
+                        .min(base_offset + SEGMENT_RECORDS as i64),
+                });
+            }
+            _ => self.pause(),
         }
         fetched
     }
 
     /// Unpin until the next fetch.
     pub fn pause(&mut self) {
-        self.guard = None;
+        self.pinned = None;
     }
 }
 
@@ -1560,7 +1681,7 @@ impl PartitionHandle {
     pub fn reader(&self) -> PartitionReader {
         PartitionReader {
             handle: self.clone(),
-            guard: None,
+            pinned: None,
             high_watermark_seen: 0,
         }
     }

@@ -1395,3 +1395,95 @@ fn partition_reader_reads_as_fetch_and_sees_retention() {
     reader.pause();
     assert_eq!(read(&mut reader, 14), Ok(vec![(14, values[14].to_vec())]));
 }
+
+/// Goal: a partition reader that serves fetches from its cursor (the segment its last fetch
+/// ended in, read without the directory, the high watermark or a re-pin) returns what
+/// `fetch_values_with` returns, or a non-empty prefix of it (a reader is bounded by the high
+/// watermark it last loaded and by its cursor's segment), never records retention removed,
+/// and the same errors. Method: seeded steps of appends (single values and batches, across
+/// segment ends), `delete_records` (into the cursor's segment, and whole segments past it,
+/// which unlinks the segment the cursor names) and reader fetches at the reader's position
+/// and near it, each compared with a fetch on the handle made just after it.
+#[test]
+fn partition_reader_cursor_reads_a_prefix_of_fetch_and_honours_retention() {
+    let segment_records = SEGMENT_RECORDS as i64;
+    for seed in 1..=8u64 {
+        let mut rng = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+        let mut below = move |n: u64| {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng % n.max(1)
+        };
+        let engine = Engine::new();
+        create(&engine, "t", 1, TopicConfig::default()).unwrap();
+        let handle = engine.partition_handle("t", 0).unwrap();
+        let mut reader = handle.reader();
+        let mut position = 0i64;
+        let mut appended = 0u64;
+        for step in 0..2_000 {
+            let context = format!("seed {seed}, step {step}");
+            match below(10) {
+                0..=2 => {
+                    let count_max = if below(4) == 0 { 2 * SEGMENT_RECORDS } else { 5 };
+                    let count = 1 + below(count_max);
+                    let values: Vec<[u8; 8]> =
+                        (appended..appended + count).map(u64::to_le_bytes).collect();
+                    let refs: Vec<&[u8]> = values.iter().map(|v| &v[..]).collect();
+                    handle.append_values(&refs).unwrap();
+                    appended += count;
+                }
+                3 => {
+                    let high_watermark = handle.high_watermark();
+                    let log_start = handle.log_start_offset();
+                    // Into the reader's segment, or past it by whole segments.
+                    let offset = if below(2) == 0 {
+                        position + below(8) as i64
+                    } else {
+                        position + segment_records + below(segment_records as u64) as i64
+                    };
+                    handle
+                        .delete_records(offset.clamp(log_start, high_watermark))
+                        .unwrap();
+                }
+                _ => {
+                    let offset = match below(6) {
+                        0 => position - 1 - below(3) as i64,
+                        1 => position + 1 + below(3) as i64,
+                        _ => position,
+                    }
+                    .max(0);
+                    let max_records = [1, 1, 2, 7, 5000][below(5) as usize];
+                    let mut read = Vec::new();
+                    let summary = reader.fetch_values_with(offset, max_records, |at, value| {
+                        read.push((at, value.unwrap().to_vec()))
+                    });
+                    let mut expected = Vec::new();
+                    let fetched = handle.fetch_values_with(offset, max_records, |at, value| {
+                        expected.push((at, value.unwrap().to_vec()))
+                    });
+                    match (summary, fetched) {
+                        (Ok(summary), Ok(_)) => {
+                            assert_eq!(summary.count, read.len(), "{context}");
+                            assert!(read.len() <= expected.len(), "{context}");
+                            assert_eq!(read, expected[..read.len()], "{context}");
+                            assert_eq!(read.is_empty(), expected.is_empty(), "{context}");
+                            for (at, value) in &read {
+                                assert_eq!(value[..], (*at as u64).to_le_bytes(), "{context}");
+                            }
+                            position = offset + read.len() as i64;
+                        }
+                        (Err(error), Err(expected_error)) => {
+                            assert_eq!(error, expected_error, "{context}");
+                            assert_eq!(error, ErrorCode::OffsetOutOfRange, "{context}");
+                            position = handle.log_start_offset();
+                        }
+                        (read, fetched) => {
+                            panic!("{context}: the reader gave {read:?}, a fetch {fetched:?}")
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
