@@ -135,6 +135,7 @@ struct FilledValues<F> {
 }
 
 impl<F: FnMut(usize, &mut [u8])> AppendBatch for FilledValues<F> {
+    #[inline(always)]
     fn len(&self) -> usize {
         self.count
     }
@@ -143,10 +144,12 @@ impl<F: FnMut(usize, &mut [u8])> AppendBatch for FilledValues<F> {
         unreachable!("the log writes fixed values through fill_values")
     }
 
+    #[inline(always)]
     fn fixed_values(&self) -> Option<(usize, i64)> {
         Some((self.value_bytes, self.now_ms))
     }
 
+    #[inline(always)]
     fn fill_values(&self, first: usize, out: &mut [u8]) {
         let fill = &mut *self.fill.borrow_mut();
         if self.value_bytes == 0 {
@@ -1295,13 +1298,24 @@ impl ExclusiveProducer {
     }
 
     /// As [`PartitionHandle::append_values_with`].
+    #[inline]
     pub fn append_values_with(
         &mut self,
         count: usize,
         value_bytes: usize,
-        fill: impl FnMut(usize, &mut [u8]),
+        mut fill: impl FnMut(usize, &mut [u8]),
     ) -> Result<i64, ErrorCode> {
         let lease = self.lease.as_mut().expect("held until drop");
+        if count == 1 {
+            // A single record: straight-line, when it fits what the lease holds.
+            let now_ms = self.handle.check_values_with(count, value_bytes)?;
+            let log = self.handle.log();
+            if let Some(base) =
+                log.append_one_leased(lease, value_bytes, now_ms, |out| fill(0, out))
+            {
+                return Ok(base);
+            }
+        }
         self.handle
             .append_values_with_to(lease, count, value_bytes, fill)
     }
@@ -1617,6 +1631,20 @@ impl PartitionHandle {
         value_bytes: usize,
         fill: impl FnMut(usize, &mut [u8]),
     ) -> Result<i64, ErrorCode> {
+        let now_ms = self.check_values_with(count, value_bytes)?;
+        let batch = FilledValues {
+            count,
+            value_bytes,
+            now_ms,
+            fill: std::cell::RefCell::new(fill),
+        };
+        to.append(self.log(), &batch).map_err(append_error)
+    }
+
+    /// Produce's checks of `count` values of `value_bytes` bytes each, in its order (the
+    /// topic, the count, the size); the clock's time to stamp them with.
+    #[inline(always)]
+    fn check_values_with(&self, count: usize, value_bytes: usize) -> Result<i64, ErrorCode> {
         self.check_live()?;
         if count == 0 {
             return Err(ErrorCode::InvalidRequest);
@@ -1628,13 +1656,7 @@ impl PartitionHandle {
         if count as u64 * record_bytes > self.topic.config.max_message_bytes {
             return Err(ErrorCode::MessageTooLarge);
         }
-        let batch = FilledValues {
-            count,
-            value_bytes,
-            now_ms: self.clock.now_ms(),
-            fill: std::cell::RefCell::new(fill),
-        };
-        to.append(self.log(), &batch).map_err(append_error)
+        Ok(self.clock.now_ms())
     }
 
     /// [`PartitionHandle::produce_batch`], appended by `to`.

@@ -69,6 +69,7 @@ impl Topic {
     }
 
     /// Whether the topic has been deleted.
+    #[inline]
     pub fn is_deleted(&self) -> bool {
         self.deleted.load(Ordering::Acquire)
     }

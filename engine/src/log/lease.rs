@@ -157,9 +157,54 @@ impl Log {
         Ok(base)
     }
 
+    /// Append one fixed-size value under `lease` when it fits the segment and the arena chunk
+    /// already held (`fill` writes its `value_bytes` bytes in place): its first offset, or
+    /// `None`, having done nothing, when it does not fit (the caller appends it through
+    /// [`Log::append_leased`], which takes a new chunk or segment or refuses it).
+    ///
+    /// Why a path of its own: a single-record append is nothing but this, and a producer
+    /// slower than its readers keeps them on the lines it is writing (see
+    /// `docs/PERFORMANCE.md`), so it is straight-line code: no batch, no loops.
+    #[inline(always)]
+    pub fn append_one_leased(
+        &self,
+        lease: &mut Lease,
+        value_bytes: usize,
+        timestamp_ms: i64,
+        fill: impl FnOnce(&mut [u8]),
+    ) -> Option<i64> {
+        debug_assert_eq!(lease.log_address, self as *const Log as usize);
+        let base = lease.next;
+        debug_assert_eq!(self.high_watermark.load(Ordering::Relaxed), base, "LEASE");
+        let (number, segment) = lease.segment?;
+        if number != base as u64 >> SEGMENT_RECORDS_SHIFT
+            || lease.arena.len() < value_bytes
+            || base + 1 - self.log_start.load(Ordering::Relaxed) > RETAINED_RECORDS_MAX
+        {
+            return None;
+        }
+        debug_assert!(value_bytes <= INLINE_RECORD_BYTES_MAX, "an arena chunk is inline values");
+        // SAFETY: LEASE-SEGMENT: the segment holding `next` stays linked, hence allocated and
+        // not recycled, while the lease is held.
+        let segment = unsafe { segment.as_ref() };
+        let arena_start = lease.arena.start;
+        lease.arena.start += value_bytes as u32;
+        // SAFETY: the arena range is this lease's own reservation; nothing reads it before the
+        // high watermark passes this record.
+        unsafe { segment.lay_in_place(arena_start, value_bytes, fill) };
+        let slot = (base as u64 & (SEGMENT_RECORDS - 1)) as usize;
+        // LEASE: the slot is the high watermark's, stored by no one else.
+        segment.store_fixed_run(slot, 1, arena_start, value_bytes, timestamp_ms);
+        // Release: as in `append_leased`.
+        self.high_watermark.store(base + 1, Ordering::Release);
+        self.notify.notify();
+        lease.next = base + 1;
+        Some(base)
+    }
+
     /// The fast path: fixed-size values that fit the arena of the segment already held, laid
     /// and their slot words stored. Returns `false` (having stored nothing) otherwise.
-    #[inline]
+    #[inline(always)]
     fn lay_in_leased_segment<B: AppendBatch + ?Sized>(&self, lease: &mut Lease, batch: &B) -> bool {
         let Some((value_bytes, timestamp_ms)) = batch.fixed_values() else {
             return false;
@@ -455,10 +500,11 @@ mod loom_tests {
         });
     }
 
-    /// Goal: leased appends (the fast path included) publish whole records that a reader
+    /// Goal: leased appends (both fast paths included) publish whole records that a reader
     /// sees intact, and wake a blocked reader (no lost wake-up). Method: the holder appends
-    /// two single records (the first looks its segment up, the second takes the fast path)
-    /// while the main thread reads, then blocks until both are there.
+    /// three single records (the first looks its segment up, the second takes the batch fast
+    /// path, the third the single-record one) while the main thread reads, then blocks until
+    /// all are there.
     #[test]
     fn leased_appends_against_fetch_and_wait() {
         loom::model(|| {
@@ -472,14 +518,22 @@ mod loom_tests {
                         let batch = FixedTestValues { count: 1, first };
                         assert_eq!(log.append_leased(&mut lease, &batch), Ok(first as i64));
                     }
+                    // The segment and an arena chunk are held now: the single-record path.
+                    let appended = log.append_one_leased(&mut lease, 8, 0, |out| {
+                        out.copy_from_slice(&value(3));
+                    });
+                    assert_eq!(appended, Some(3));
                     log.release_lease(lease);
                 })
             };
             for (offset, bytes) in read_values(&log, 0, 16).unwrap() {
                 assert_eq!(bytes, value(offset as u64));
             }
-            assert!(log.wait_for(2, None));
-            assert_eq!(read_values(&log, 2, 1).unwrap(), vec![(2, value(2))]);
+            assert!(log.wait_for(3, None));
+            assert_eq!(
+                read_values(&log, 2, 2).unwrap(),
+                vec![(2, value(2)), (3, value(3))]
+            );
             holder.join().unwrap();
         });
     }
