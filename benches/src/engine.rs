@@ -102,6 +102,7 @@ fn append(handle: &PartitionHandle, first: u64, end: u64, value_bytes: usize) {
 }
 
 /// [`append`], by the partition's exclusive producer.
+#[inline]
 fn append_exclusive(producer: &mut ExclusiveProducer, first: u64, end: u64, value_bytes: usize) {
     producer
         .append_values_with((end - first) as usize, value_bytes, |i, value| {
@@ -187,6 +188,9 @@ impl System for EngineFastPath {
             // the window or a trim needs it (each look pulls N cache lines from the readers).
             let mut consumed_by_all = from;
             let mut producer = handle.exclusive_producer().expect("one producer per run");
+            // The bounded peers' window: no further ahead of the slowest consumer than a ring
+            // or a channel would let the producer be (computed once: it is a division).
+            let window = in_flight_records(workload.value_bytes) as i64;
             Some(workload.time_consumers(
                 |consumer| {
                     drain(
@@ -198,9 +202,6 @@ impl System for EngineFastPath {
                     )
                 },
                 |batch| {
-                    // The bounded peers' window: no further ahead of the slowest consumer
-                    // than a ring or a channel would let the producer be.
-                    let window = in_flight_records(workload.value_bytes) as i64;
                     let end = from + batch.end as i64;
                     while end - consumed_by_all > window {
                         consumed_by_all = trim(handle, &positions);
