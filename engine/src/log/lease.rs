@@ -177,13 +177,15 @@ impl Log {
         let base = lease.next;
         debug_assert_eq!(self.high_watermark.load(Ordering::Relaxed), base, "LEASE");
         let (number, segment) = lease.segment?;
+        // A chunk taken for smaller values may hold a value past the inline limit: that one
+        // goes out of line, through the general path.
         if number != base as u64 >> SEGMENT_RECORDS_SHIFT
+            || value_bytes > INLINE_RECORD_BYTES_MAX
             || lease.arena.len() < value_bytes
             || base + 1 - self.log_start.load(Ordering::Relaxed) > RETAINED_RECORDS_MAX
         {
             return None;
         }
-        debug_assert!(value_bytes <= INLINE_RECORD_BYTES_MAX, "an arena chunk is inline values");
         // SAFETY: LEASE-SEGMENT: the segment holding `next` stays linked, hence allocated and
         // not recycled, while the lease is held.
         let segment = unsafe { segment.as_ref() };
@@ -388,6 +390,93 @@ mod tests {
         let tail = value(next);
         assert_eq!(log.append(&TestValues(&[&tail])), Ok(next as i64));
         assert_eq!(log.high_watermark(), next as i64 + 1);
+    }
+
+    /// `count` plain values of `value_bytes` bytes each, written in place (byte `j` of value
+    /// `i` is `i as u8`).
+    struct FixedValues {
+        count: usize,
+        value_bytes: usize,
+    }
+
+    impl AppendBatch for FixedValues {
+        fn len(&self) -> usize {
+            self.count
+        }
+
+        fn parts(&self, _index: usize) -> crate::segment::RecordParts<'_> {
+            unreachable!("fixed values are written in place")
+        }
+
+        fn fixed_values(&self) -> Option<(usize, i64)> {
+            Some((self.value_bytes, 0))
+        }
+
+        fn fill_values(&self, first: usize, out: &mut [u8]) {
+            for (i, value) in out.chunks_mut(self.value_bytes).enumerate() {
+                value.fill((first + i) as u8);
+            }
+        }
+    }
+
+    /// Goal: the single-record path appends densely across segment and arena-chunk ends, and
+    /// declines what is not its to lay: a value past the inline limit, even when the arena
+    /// chunk it holds has room for it. Method: single records through `append_one_leased`,
+    /// through `append_leased` when it declines (counted), all read back; then 1 KiB values
+    /// (which take a 64 KiB chunk) and a single 5000-byte value, which it must decline and
+    /// the general path lays out of line. Planted: the inline-limit check removed (the value
+    /// is taken, inline): caught.
+    #[test]
+    fn single_records_take_the_straight_path_and_leave_large_values_to_the_general_one() {
+        let log = Log::new();
+        let mut lease = log.lease().unwrap();
+        let total = 3 * SEGMENT_RECORDS + 5;
+        let mut straight = 0;
+        for next in 0..total {
+            let fill = |out: &mut [u8]| out.copy_from_slice(&value(next));
+            let appended = match log.append_one_leased(&mut lease, 8, 0, fill) {
+                Some(base) => {
+                    straight += u64::from(next >= SEGMENT_RECORDS);
+                    base
+                }
+                None => {
+                    let batch = FixedTestValues {
+                        count: 1,
+                        first: next,
+                    };
+                    log.append_leased(&mut lease, &batch).unwrap()
+                }
+            };
+            assert_eq!(appended, next as i64);
+        }
+        // Declined past the first segment (whose arena is the smallest, sized before any
+        // demand was seen): a segment's first record, and one per 64 for a new arena chunk.
+        let past_first = total - SEGMENT_RECORDS;
+        assert!(straight >= past_first * 9 / 10, "{straight} of {past_first}");
+        assert_values_from(&log, 0);
+        let kib = FixedValues {
+            count: 2,
+            value_bytes: 1024,
+        };
+        assert_eq!(log.append_leased(&mut lease, &kib), Ok(total as i64));
+        assert!(lease.arena.len() >= 5000, "a 1 KiB chunk is held");
+        let large = log.append_one_leased(&mut lease, 5000, 0, |out| out.fill(9));
+        assert_eq!(large, None, "past the inline limit: the general path's");
+        let large = FixedValues {
+            count: 1,
+            value_bytes: 5000,
+        };
+        assert_eq!(log.append_leased(&mut lease, &large), Ok(total as i64 + 2));
+        let read = read_values(&log, total as i64, 3).unwrap();
+        assert_eq!(
+            read,
+            vec![
+                (total as i64, vec![0u8; 1024]),
+                (total as i64 + 1, vec![1u8; 1024]),
+                (total as i64 + 2, vec![0u8; 5000]),
+            ]
+        );
+        log.release_lease(lease);
     }
 
     /// Goal: while a lease is held no other append lands, and a second lease is refused.
