@@ -1425,7 +1425,11 @@ fn partition_reader_cursor_reads_a_prefix_of_fetch_and_honours_retention() {
             let context = format!("seed {seed}, step {step}");
             match below(10) {
                 0..=2 => {
-                    let count_max = if below(4) == 0 { 2 * SEGMENT_RECORDS } else { 5 };
+                    let count_max = if below(4) == 0 {
+                        2 * SEGMENT_RECORDS
+                    } else {
+                        5
+                    };
                     let count = 1 + below(count_max);
                     let values: Vec<[u8; 8]> =
                         (appended..appended + count).map(u64::to_le_bytes).collect();

@@ -358,7 +358,11 @@ fn partition_readers_racing_retention_read_intact_records() {
             let mut producer = handle.exclusive_producer().unwrap();
             let mut next = 0u64;
             while next < total {
-                let count = if next % 1000 == 999 { 37.min(total - next) as usize } else { 1 };
+                let count = if next % 1000 == 999 {
+                    37.min(total - next) as usize
+                } else {
+                    1
+                };
                 let first = next;
                 let appended = producer.append_values_with(count, 8, |i, out| {
                     out.copy_from_slice(&(first + i as u64).to_le_bytes())
@@ -377,18 +381,18 @@ fn partition_readers_racing_retention_read_intact_records() {
         });
         for max_records in [1, 3] {
             let handle = &handle;
-            let producing = &producing;
             scope.spawn(move || {
                 let mut reader = handle.reader();
                 let mut position = 0i64;
                 let mut last_read = -1i64;
                 while position < total as i64 {
-                    let result = reader.fetch_values_with(position, max_records, |offset, value| {
-                        let value = value.expect("non-null");
-                        assert_eq!(value, &(offset as u64).to_le_bytes()[..], "torn read");
-                        assert!(offset > last_read, "offsets only grow");
-                        last_read = offset;
-                    });
+                    let result =
+                        reader.fetch_values_with(position, max_records, |offset, value| {
+                            let value = value.expect("non-null");
+                            assert_eq!(value, &(offset as u64).to_le_bytes()[..], "torn read");
+                            assert!(offset > last_read, "offsets only grow");
+                            last_read = offset;
+                        });
                     match result {
                         Ok(summary) if summary.count == 0 => std::thread::yield_now(),
                         Ok(summary) => position += summary.count as i64,
