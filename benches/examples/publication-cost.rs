@@ -15,6 +15,14 @@
 //! - `cas`: a `compare_exchange` of the cursor: the least a log does whose appends any
 //!   thread may make or finish (the engine's high watermark, `descriptor.rs`).
 //!
+//! and, publishing with a plain store, with a record laid out as the engine lays one (its
+//! lines are what the producer's stores and the reader's loads move between the two cores):
+//! - `store, +location`: the producer also stores a location word per record (in an array
+//!   of its own), and the reader finds the value through it, as the engine's slots name a
+//!   record's place in the arena (`segment.rs`);
+//! - `store, +location+timestamp`: and a timestamp word per record in a third array, which
+//!   the reader does not read, as every Kafka record has one.
+//!
 //! The engine's and the disruptor's single-record fan-out run in the same rounds, in turn
 //! with the three, and every run is verified as the benches verify. Prints each one's median
 //! over the rounds and its ratio to the disruptor's median. Threads are pinned as the benches
@@ -31,6 +39,24 @@ use streamspec_benches::workload::{encode_value, sequence_of, FanOut, Run, Syste
 /// Records per run, as the `fan_out` bench's single-record 8-byte runs.
 const RECORDS: u64 = 2_000_000;
 const VALUE_BYTES: usize = 8;
+/// The timestamp the `+timestamp` layout stores with every record.
+const TIMESTAMP_MS: u64 = 1_700_000_000_000;
+/// The array-log variants run: a name, how each record is published, how it is laid out.
+const VARIANTS: [(&str, Publication, Layout); 5] = [
+    ("store", Publication::Store, Layout::Value),
+    ("store+fence", Publication::StoreFence, Layout::Value),
+    ("cas", Publication::Cas, Layout::Value),
+    (
+        "store, +location",
+        Publication::Store,
+        Layout::ValueLocation,
+    ),
+    (
+        "store, +location+timestamp",
+        Publication::Store,
+        Layout::ValueLocationTimestamp,
+    ),
+];
 
 /// How the producer publishes each record.
 #[derive(Clone, Copy, Debug)]
@@ -40,25 +66,20 @@ enum Publication {
     Cas,
 }
 
-impl Publication {
-    const ALL: [Publication; 3] = [
-        Publication::Store,
-        Publication::StoreFence,
-        Publication::Cas,
-    ];
-
-    fn name(self) -> &'static str {
-        match self {
-            Publication::Store => "store",
-            Publication::StoreFence => "store+fence",
-            Publication::Cas => "cas",
-        }
-    }
+/// Which words a record is: its value, or the value and the engine's slot words.
+#[derive(Clone, Copy, Debug)]
+enum Layout {
+    Value,
+    ValueLocation,
+    ValueLocationTimestamp,
 }
 
-/// One value word per record (8-byte values), and the cursor.
+/// One value word per record (8-byte values), a location and a timestamp word per record
+/// (used by the layouts that have them), and the cursor.
 struct ArrayLog {
     values: Box<[AtomicU64]>,
+    locations: Box<[AtomicU64]>,
+    timestamps: Box<[AtomicU64]>,
     published: CachePadded<AtomicU64>,
     /// Always 0: what `store+fence` loads after its fence, as a producer checks for waiters.
     waiters_count: CachePadded<AtomicU32>,
@@ -89,13 +110,18 @@ impl ArrayLog {
     }
 }
 
-/// The single-record fan-out on the array log, publishing with `publication`.
-fn array_log_run(publication: Publication, workload: &FanOut) -> Run {
+/// `records` words, touched now (untimed), as the array log peer's.
+fn words(records: u64) -> Box<[AtomicU64]> {
+    (0..records).map(|_| AtomicU64::new(u64::MAX)).collect()
+}
+
+/// The single-record fan-out on the array log, records laid out as `layout` says, each
+/// published with `publication`.
+fn array_log_run(publication: Publication, layout: Layout, workload: &FanOut) -> Run {
     let log = ArrayLog {
-        // Touched now, untimed, as the array log peer does.
-        values: (0..workload.records)
-            .map(|_| AtomicU64::new(u64::MAX))
-            .collect(),
+        values: words(workload.records),
+        locations: words(workload.records),
+        timestamps: words(workload.records),
         published: CachePadded::new(AtomicU64::new(0)),
         waiters_count: CachePadded::new(AtomicU32::new(0)),
     };
@@ -108,7 +134,13 @@ fn array_log_run(publication: Publication, workload: &FanOut) -> Run {
                     wait_briefly();
                     continue;
                 }
-                let value = log.values[position as usize].load(Ordering::Relaxed);
+                let at = match layout {
+                    Layout::Value => position as usize,
+                    Layout::ValueLocation | Layout::ValueLocationTimestamp => {
+                        log.locations[position as usize].load(Ordering::Relaxed) as usize
+                    }
+                };
+                let value = log.values[at].load(Ordering::Relaxed);
                 tally.add(&value.to_ne_bytes());
                 position += 1;
             }
@@ -119,7 +151,16 @@ fn array_log_run(publication: Publication, workload: &FanOut) -> Run {
                 let mut value = [0u8; VALUE_BYTES];
                 encode_value(sequence, &mut value);
                 debug_assert_eq!(sequence_of(&value), sequence);
-                log.values[sequence as usize].store(u64::from_ne_bytes(value), Ordering::Relaxed);
+                let at = sequence as usize;
+                log.values[at].store(u64::from_ne_bytes(value), Ordering::Relaxed);
+                match layout {
+                    Layout::Value => {}
+                    Layout::ValueLocation => log.locations[at].store(sequence, Ordering::Relaxed),
+                    Layout::ValueLocationTimestamp => {
+                        log.locations[at].store(sequence, Ordering::Relaxed);
+                        log.timestamps[at].store(TIMESTAMP_MS, Ordering::Relaxed);
+                    }
+                }
                 log.publish(publication, sequence + 1);
             }
         },
@@ -158,7 +199,7 @@ fn main() {
     println!("threads 0 and 1 before: {}", probe());
     let names: Vec<&str> = ["disruptor", "engine"]
         .into_iter()
-        .chain(Publication::ALL.map(Publication::name))
+        .chain(VARIANTS.map(|(name, _, _)| name))
         .collect();
     let mut rates: Vec<Vec<f64>> = vec![Vec::new(); names.len()];
     for _ in 0..rounds {
@@ -166,9 +207,9 @@ fn main() {
         rates[0].push(rate(names[0], &workload, disruptor));
         let engine = EngineFastPath::fan_out(&workload).expect("the engine runs fan-out");
         rates[1].push(rate(names[1], &workload, engine));
-        for (i, publication) in Publication::ALL.into_iter().enumerate() {
-            let run = array_log_run(publication, &workload);
-            rates[2 + i].push(rate(names[2 + i], &workload, run));
+        for (i, (name, publication, layout)) in VARIANTS.into_iter().enumerate() {
+            let run = array_log_run(publication, layout, &workload);
+            rates[2 + i].push(rate(name, &workload, run));
         }
     }
     println!("threads 0 and 1 after: {}", probe());
@@ -176,7 +217,7 @@ fn main() {
     println!("single-record fan-out, 8-byte values, 1 consumer, median of {rounds} rounds:");
     for (name, median) in names.iter().zip(&medians) {
         println!(
-            "{name:>12}: {:7.1} M records/s  {:5.2}x the disruptor",
+            "{name:>26}: {:7.1} M records/s  {:5.2}x the disruptor",
             median / 1e6,
             median / medians[0]
         );
