@@ -1453,7 +1453,7 @@ impl PartitionReader {
         &mut self,
         offset: i64,
         max_records: usize,
-        mut each: impl FnMut(i64, Option<&[u8]>),
+        each: impl FnMut(i64, Option<&[u8]>),
     ) -> Result<crate::log::ReadSummary, ErrorCode> {
         let pinned = match &mut self.pinned {
             Some(pinned) => {
@@ -1467,32 +1467,15 @@ impl PartitionReader {
                 cursor: None,
             }),
         };
-        let mut last_segment = None;
-        let fetched = self
-            .handle
-            .log()
-            .read_chunks_seen(
-                &mut self.high_watermark_seen,
-                offset,
-                max_records,
-                &pinned.guard,
-                |first, segment, slots| {
-                    let slot_first = slots.start;
-                    last_segment = Some(segment);
-                    // SAFETY: `read_chunks` hands out only published slots of a guarded
-                    // segment.
-                    unsafe {
-                        segment.for_each_value(slots, |slot, value| {
-                            each(first + (slot - slot_first) as i64, value)
-                        })
-                    };
-                    usize::MAX
-                },
-            )
-            .map_err(|OffsetOutOfRange| ErrorCode::OffsetOutOfRange);
+        let fetched = self.handle.fetch_values_under(
+            &pinned.guard,
+            Some(&mut self.high_watermark_seen),
+            offset,
+            max_records,
+            each,
+        );
         match fetched {
-            Ok(summary) if summary.count > 0 => {
-                let segment = last_segment.expect("a read that delivered records saw a segment");
+            Ok((summary, Some(segment))) if summary.count > 0 => {
                 let base_offset = segment.base_offset();
                 pinned.cursor = Some(ReaderCursor {
                     segment: std::ptr::NonNull::from(segment),
@@ -1501,10 +1484,14 @@ impl PartitionReader {
                         .high_watermark
                         .min(base_offset + SEGMENT_RECORDS as i64),
                 });
+                Ok(summary)
             }
-            _ => self.pause(),
+            fetched => {
+                let fetched = fetched.map(|(summary, _)| summary);
+                self.pause();
+                fetched
+            }
         }
-        fetched
     }
 
     /// Unpin until the next fetch.
@@ -1696,6 +1683,7 @@ impl PartitionHandle {
         each: impl FnMut(i64, Option<&[u8]>),
     ) -> Result<crate::log::ReadSummary, ErrorCode> {
         self.fetch_values_under(&crossbeam_epoch::pin(), None, offset, max_records, each)
+            .map(|(summary, _)| summary)
     }
 
     /// A reader of this partition that stays pinned between its fetches (see
@@ -1709,18 +1697,22 @@ impl PartitionHandle {
     }
 
     /// [`PartitionHandle::fetch_values_with`] under `guard`; bounded as
-    /// [`Log::read_chunks_seen`] says when `high_watermark_seen` is given.
+    /// [`Log::read_chunks_seen`] says when `high_watermark_seen` is given. Also gives the
+    /// segment the read ended in (`None` if it read nothing), where a reader places its
+    /// cursor.
     #[inline(always)]
-    fn fetch_values_under(
+    fn fetch_values_under<'g>(
         &self,
-        guard: &Guard,
+        guard: &'g Guard,
         high_watermark_seen: Option<&mut i64>,
         offset: i64,
         max_records: usize,
         mut each: impl FnMut(i64, Option<&[u8]>),
-    ) -> Result<crate::log::ReadSummary, ErrorCode> {
-        let values = |first, segment: &Segment, slots: std::ops::Range<usize>| {
+    ) -> Result<(crate::log::ReadSummary, Option<&'g Segment>), ErrorCode> {
+        let mut last_segment = None;
+        let values = |first, segment: &'g Segment, slots: std::ops::Range<usize>| {
             let slot_first = slots.start;
+            last_segment = Some(segment);
             // SAFETY: `read_chunks` hands out only published slots of a guarded segment.
             unsafe {
                 segment.for_each_value(slots, |slot, value| {
@@ -1735,6 +1727,7 @@ impl PartitionHandle {
                 .log()
                 .read_chunks_seen(seen, offset, max_records, guard, values),
         }
+        .map(|summary| (summary, last_segment))
         .map_err(|OffsetOutOfRange| ErrorCode::OffsetOutOfRange)
     }
 
