@@ -148,13 +148,19 @@ impl Log {
         if !self.lay_in_leased_segment(lease, batch) {
             self.lay_and_complete_leased(lease, batch);
         }
-        // Release: the bytes and slot words stored above happen before any read bounded by
-        // the new high watermark (the same publication as a completion's CAS).
-        self.high_watermark
-            .store(base + count as i64, Ordering::Release);
-        self.notify.notify();
-        lease.next = base + count as i64;
+        self.publish_leased(lease, base + count as i64);
         Ok(base)
+    }
+
+    /// Publish the records the holder laid and stored up to `end`: the new high watermark,
+    /// the wake-up check, the lease's next offset.
+    #[inline(always)]
+    fn publish_leased(&self, lease: &mut Lease, end: i64) {
+        // Release: the bytes and slot words stored before happen before any read bounded by
+        // the new high watermark (the same publication as a completion's CAS).
+        self.high_watermark.store(end, Ordering::Release);
+        self.notify.notify();
+        lease.next = end;
     }
 
     /// Append one fixed-size value under `lease` when it fits the segment and the arena chunk
@@ -197,10 +203,7 @@ impl Log {
         let slot = (base as u64 & (SEGMENT_RECORDS - 1)) as usize;
         // LEASE: the slot is the high watermark's, stored by no one else.
         segment.store_fixed_run(slot, 1, arena_start, value_bytes, timestamp_ms);
-        // Release: as in `append_leased`.
-        self.high_watermark.store(base + 1, Ordering::Release);
-        self.notify.notify();
-        lease.next = base + 1;
+        self.publish_leased(lease, base + 1);
         Some(base)
     }
 
@@ -452,7 +455,10 @@ mod tests {
         // Declined past the first segment (whose arena is the smallest, sized before any
         // demand was seen): a segment's first record, and one per 64 for a new arena chunk.
         let past_first = total - SEGMENT_RECORDS;
-        assert!(straight >= past_first * 9 / 10, "{straight} of {past_first}");
+        assert!(
+            straight >= past_first * 9 / 10,
+            "{straight} of {past_first}"
+        );
         assert_values_from(&log, 0);
         let kib = FixedValues {
             count: 2,
