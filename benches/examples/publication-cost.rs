@@ -24,7 +24,7 @@
 //!   the reader does not read, as every Kafka record has one.
 //!
 //! The engine's and the disruptor's single-record fan-out run in the same rounds, in turn
-//! with the three, and every run is verified as the benches verify. Prints each one's median
+//! with the five, and every run is verified as the benches verify. Prints each one's median
 //! over the rounds and its ratio to the disruptor's median. Threads are pinned as the benches
 //! pin them, and threads 0 and 1 are probed before and after (`core_distance`).
 
