@@ -426,8 +426,8 @@ mod tests {
     /// declines what is not its to lay: a value past the inline limit, even when the arena
     /// chunk it holds has room for it. Method: single records through `append_one_leased`,
     /// through `append_leased` when it declines (counted), all read back; then 1 KiB values
-    /// (which take a 64 KiB chunk) and a single 5000-byte value, which it must decline and
-    /// the general path lays out of line. Planted: the inline-limit check removed (the value
+    /// (a segment sized for them, where a batch takes a 64 KiB chunk) and a single 5000-byte
+    /// value, which it must decline and the general path lays out of line. Planted: the inline-limit check removed (the value
     /// is taken, inline): caught.
     #[test]
     fn single_records_take_the_straight_path_and_leave_large_values_to_the_general_one() {
@@ -460,26 +460,36 @@ mod tests {
             "{straight} of {past_first}"
         );
         assert_values_from(&log, 0);
-        let kib = FixedValues {
-            count: 2,
-            value_bytes: 1024,
-        };
-        assert_eq!(log.append_leased(&mut lease, &kib), Ok(total as i64));
-        assert!(lease.arena.len() >= 5000, "a 1 KiB chunk is held");
+        // 1 KiB values to the end of this segment, so the next one's arena is sized for them;
+        // there, after the append that enters it, a batch of them takes a 64 KiB chunk.
+        let mut next = total;
+        for count in [SEGMENT_RECORDS - total % SEGMENT_RECORDS, 1, 2] {
+            let kib = FixedValues {
+                count: count as usize,
+                value_bytes: 1024,
+            };
+            assert_eq!(log.append_leased(&mut lease, &kib), Ok(next as i64));
+            next += count;
+        }
+        assert!(
+            lease.arena.len() >= 5000,
+            "a chunk of 1 KiB values is held: {:?}",
+            lease.arena
+        );
         let large = log.append_one_leased(&mut lease, 5000, 0, |out| out.fill(9));
         assert_eq!(large, None, "past the inline limit: the general path's");
         let large = FixedValues {
             count: 1,
             value_bytes: 5000,
         };
-        assert_eq!(log.append_leased(&mut lease, &large), Ok(total as i64 + 2));
-        let read = read_values(&log, total as i64, 3).unwrap();
+        assert_eq!(log.append_leased(&mut lease, &large), Ok(next as i64));
+        let read = read_values(&log, next as i64 - 2, 3).unwrap();
         assert_eq!(
             read,
             vec![
-                (total as i64, vec![0u8; 1024]),
-                (total as i64 + 1, vec![1u8; 1024]),
-                (total as i64 + 2, vec![0u8; 5000]),
+                (next as i64 - 2, vec![0u8; 1024]),
+                (next as i64 - 1, vec![1u8; 1024]),
+                (next as i64, vec![0u8; 5000]),
             ]
         );
         log.release_lease(lease);
