@@ -1293,6 +1293,10 @@ impl ExclusiveProducer {
 
     /// As [`PartitionHandle::append_values`].
     pub fn append_values(&mut self, values: &[&[u8]]) -> Result<i64, ErrorCode> {
+        if let [value] = values {
+            // One value is one record written in place: the single-record path.
+            return self.append_values_with(1, value.len(), |_, out| out.copy_from_slice(value));
+        }
         let lease = self.lease.as_mut().expect("held until drop");
         self.handle.append_values_to(lease, values)
     }

@@ -79,9 +79,9 @@ fn fetch_all(offset: i64) -> Op {
 /// Goal: an exclusive producer stores batches exactly as the model's produce does (offsets,
 /// keys, values, headers, timestamps), across segments and retention. Method: seeded steps
 /// on an engine and a model: batches of every shape (the lease's general path) and single
-/// 8-byte values (its fast path) through the exclusive producer on the engine and `Produce`
-/// on the model, with `Tick`, `DeleteRecords` and `Fetch` applied to both; every answer
-/// compared, and a whole fetch at the end.
+/// 8-byte values (its fast paths; written in place or copied) through the exclusive
+/// producer on the engine and `Produce` on the model, with `Tick`, `DeleteRecords` and
+/// `Fetch` applied to both; every answer compared, and a whole fetch at the end.
 #[test]
 fn exclusive_producer_appends_as_the_model_produces() {
     for seed in 1..=20u64 {
@@ -111,8 +111,11 @@ fn exclusive_producer_appends_as_the_model_produces() {
                     for _ in 0..count {
                         let next = producer.next_offset();
                         let value = (next as u64).to_le_bytes();
-                        let base =
-                            producer.append_values_with(1, 8, |_, out| out.copy_from_slice(&value));
+                        let base = if rng.below(2) == 0 {
+                            producer.append_values_with(1, 8, |_, out| out.copy_from_slice(&value))
+                        } else {
+                            producer.append_values(&[&value])
+                        };
                         let expected = model.apply(&produce(vec![Record::value(&value[..])]));
                         let Ok(Reply::Produced { base_offset, .. }) = expected else {
                             panic!("{context}: the model refused {expected:?}");
