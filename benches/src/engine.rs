@@ -119,12 +119,12 @@ fn append_exclusive(producer: &mut ExclusiveProducer, first: u64, end: u64, valu
 /// 1 KiB values a trim per 4096 records (a segment, 4 MiB of arena) found the consumers just
 /// short of the segment they were finishing, so it waited for the next trim, and three
 /// segments' arenas were in circulation (12 MiB, as far as this core's TLB reaches) where the
-/// disruptor's ring rewrites 4 MiB; a trim per 256 KiB lets a segment go as soon as the
-/// consumers have left it, as the ring frees a slot as soon as they have read it.
+/// disruptor's ring rewrites 4 MiB; a trim per 256 KiB lets a segment go within 256 KiB of
+/// appends after the consumers have left it (the ring frees a slot once they have read it).
 const TRIM_EVERY_BYTES: u64 = 256 << 10;
 /// Most records between two trims: for small values, a trim (a look at N positions, and a
-/// CAS of the log start that every reader's next fetch then misses) per 256 records cost the
-/// 8-byte cases 5-8%.
+/// CAS of the log start that every reader's next fetch then misses) per 256 records read
+/// 5-8% slower in the 8-byte cases (`docs/PERFORMANCE.md`).
 const TRIM_EVERY_RECORDS_MAX: u64 = 4_096;
 
 /// `log2` of the records between two trims for `value_bytes`-byte values (a power of two, so
