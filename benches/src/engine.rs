@@ -122,9 +122,9 @@ fn append_exclusive(producer: &mut ExclusiveProducer, first: u64, end: u64, valu
 /// disruptor's ring rewrites 4 MiB; a trim per 256 KiB lets a segment go within 256 KiB of
 /// appends after the consumers have left it (the ring frees a slot once they have read it).
 const TRIM_EVERY_BYTES: u64 = 256 << 10;
-/// Most records between two trims: for small values, a trim (a look at N positions, and a
-/// CAS of the log start that every reader's next fetch then misses) per 256 records read
-/// 5-8% slower in the 8-byte cases (`docs/PERFORMANCE.md`).
+/// Most records between two trims: small values keep the old cadence, as a trim (a look at
+/// N positions, and a CAS of the log start that every reader's next fetch then misses) per
+/// 256 records gave the 8-byte cases nothing and read 5-8% lower (`docs/PERFORMANCE.md`).
 const TRIM_EVERY_RECORDS_MAX: u64 = 4_096;
 
 /// `log2` of the records between two trims for `value_bytes`-byte values (a power of two, so
