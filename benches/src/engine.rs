@@ -111,9 +111,29 @@ fn append_exclusive(producer: &mut ExclusiveProducer, first: u64, end: u64, valu
         .expect("bench appends stay within the limits");
 }
 
-/// Records between two looks of the fan-out producer at its consumers' positions (4
-/// segments): how often consumed-by-all retention runs.
-const TRIM_EVERY_RECORDS: u64 = 4_096;
+/// Bytes of values between two looks of the fan-out producer at its consumers' positions,
+/// that is, how often consumed-by-all retention runs, in records at most
+/// [`TRIM_EVERY_RECORDS_MAX`].
+///
+/// By bytes because, with 1 KiB values, a trim per 4096 records (a segment, 4 MiB of arena)
+/// kept three segments' arenas in circulation (counted: 12 MiB, as far as this core's TLB
+/// reaches) where the disruptor's ring rewrites 4 MiB: a segment the consumers had left waited
+/// for the next trim to be unlinked, and then for the next unlink to be handed back by the
+/// epoch collector. Trimming every 256 KiB, and retention prodding the collector while a
+/// retired segment waits in it (`Log::unlink_below`), bring that to two (counted).
+const TRIM_EVERY_BYTES: u64 = 256 << 10;
+/// Most records between two trims: small values keep a trim per segment, as a trim (a look at
+/// N positions, and a CAS of the log start that every reader's next fetch then misses) per
+/// 256 records gave the 8-byte cases nothing and read 5-8% lower (`docs/PERFORMANCE.md`).
+const TRIM_EVERY_RECORDS_MAX: u64 = 4_096;
+
+/// `log2` of the records between two trims for `value_bytes`-byte values (a power of two, so
+/// that the producer's check per append is a shift, not a division).
+fn trim_every_records_shift(value_bytes: usize) -> u32 {
+    (TRIM_EVERY_BYTES / value_bytes.max(1) as u64)
+        .clamp(1, TRIM_EVERY_RECORDS_MAX)
+        .ilog2()
+}
 
 /// Where each fan-out consumer has read up to: the consumed-by-all retention's input, as a
 /// group's committed offset is a broker's.
@@ -191,6 +211,7 @@ impl System for EngineFastPath {
             // The bounded peers' window: no further ahead of the slowest consumer than a ring
             // or a channel would let the producer be (computed once: it is a division).
             let window = in_flight_records(workload.value_bytes) as i64;
+            let trim_shift = trim_every_records_shift(workload.value_bytes);
             Some(workload.time_consumers(
                 |consumer| {
                     drain(
@@ -210,7 +231,7 @@ impl System for EngineFastPath {
                         }
                     }
                     append_exclusive(&mut producer, batch.start, batch.end, workload.value_bytes);
-                    if batch.end / TRIM_EVERY_RECORDS != batch.start / TRIM_EVERY_RECORDS {
+                    if batch.end >> trim_shift != batch.start >> trim_shift {
                         consumed_by_all = trim(handle, &positions);
                     }
                 },
@@ -301,5 +322,32 @@ impl System for EngineFastPath {
                 },
             ))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Goal: the fan-out producer trims about every 256 KiB of values, never more than a
+    /// segment's records apart, and by a power of two of records.
+    #[test]
+    fn trims_come_every_256_kib_of_values_and_at_most_every_4096_records() {
+        assert_eq!(
+            trim_every_records_shift(8),
+            12,
+            "8-byte values: 4096 records"
+        );
+        assert_eq!(
+            trim_every_records_shift(1024),
+            8,
+            "1 KiB values: 256 records"
+        );
+        assert_eq!(
+            trim_every_records_shift(100),
+            11,
+            "2621 records, rounded down"
+        );
+        assert_eq!(trim_every_records_shift(1 << 20), 0, "every record");
     }
 }

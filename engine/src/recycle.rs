@@ -8,7 +8,7 @@
 //! value, so there is no ABA.
 
 use crate::segment::Segment;
-use crate::sync::{AtomicPtr, Ordering};
+use crate::sync::{AtomicPtr, AtomicUsize, Ordering};
 
 /// Segments kept per partition: enough to absorb the segments a consumer trimming every few
 /// segments frees before the collector hands them back (16 segments are 64 Ki records) (producer and retention advancing
@@ -23,6 +23,9 @@ pub const POOL_SEGMENTS_MAX: usize = 1;
 /// The pool. Holds segments whose out-of-line records are already released.
 pub struct SegmentPool {
     slots: [AtomicPtr<Segment>; POOL_SEGMENTS_MAX],
+    /// Segments retired to the epoch collector and not handed back yet (see
+    /// [`SegmentPool::awaiting_collector`]).
+    in_collector: AtomicUsize,
 }
 
 impl std::fmt::Debug for SegmentPool {
@@ -42,6 +45,7 @@ impl SegmentPool {
     pub fn new() -> SegmentPool {
         SegmentPool {
             slots: std::array::from_fn(|_| AtomicPtr::new(std::ptr::null_mut())),
+            in_collector: AtomicUsize::new(0),
         }
     }
 
@@ -63,6 +67,25 @@ impl SegmentPool {
         }
         // SAFETY: `raw` came from `Box::into_raw` above and was not stored anywhere.
         drop(unsafe { Box::from_raw(raw) });
+    }
+
+    /// A segment was unlinked and handed to the epoch collector, which will give it back
+    /// through [`SegmentPool::hand_back`].
+    pub fn retired_to_collector(&self) {
+        self.in_collector.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The collector gives back a segment announced by
+    /// [`SegmentPool::retired_to_collector`]: keep it for reuse.
+    pub fn hand_back(&self, segment: Box<Segment>) {
+        self.in_collector.fetch_sub(1, Ordering::Relaxed);
+        self.put(segment);
+    }
+
+    /// Whether a retired segment is still waiting in the collector: then retention prods the
+    /// collector even when it unlinks nothing new (`Log::unlink_below`).
+    pub fn awaiting_collector(&self) -> bool {
+        self.in_collector.load(Ordering::Relaxed) > 0
     }
 
     /// A pooled segment, if any.
