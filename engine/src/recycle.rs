@@ -76,16 +76,18 @@ impl SegmentPool {
     }
 
     /// The collector gives back a segment announced by
-    /// [`SegmentPool::retired_to_collector`]: keep it for reuse.
+    /// [`SegmentPool::retired_to_collector`]: keep it for reuse. Pooled before it is counted
+    /// out (`Release`), so whoever sees the count drop (`Acquire`) finds it in the pool; the
+    /// collector may run this on any thread.
     pub fn hand_back(&self, segment: Box<Segment>) {
-        self.in_collector.fetch_sub(1, Ordering::Relaxed);
         self.put(segment);
+        self.in_collector.fetch_sub(1, Ordering::Release);
     }
 
     /// Whether a retired segment is still waiting in the collector: then retention prods the
     /// collector even when it unlinks nothing new (`Log::unlink_below`).
     pub fn awaiting_collector(&self) -> bool {
-        self.in_collector.load(Ordering::Relaxed) > 0
+        self.in_collector.load(Ordering::Acquire) > 0
     }
 
     /// A pooled segment, if any.
