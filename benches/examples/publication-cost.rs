@@ -22,6 +22,9 @@
 //!   record's place in the arena (`segment.rs`);
 //! - `store, +location+timestamp`: and a timestamp word per record in a third array, which
 //!   the reader does not read, as every Kafka record has one.
+//! - `store, held in slot`: the value and a location word carrying the timestamp side by side
+//!   in one 16-byte cell, as the engine's slots hold a value of up to a word appended alone
+//!   (`segment.rs`): the reader loads the location word, then the value beside it.
 //!
 //! The engine's and the disruptor's single-record fan-out run in the same rounds, in turn
 //! with the five, and every run is verified as the benches verify. Prints each one's median
@@ -42,7 +45,7 @@ const VALUE_BYTES: usize = 8;
 /// The timestamp the `+timestamp` layout stores with every record.
 const TIMESTAMP_MS: u64 = 1_700_000_000_000;
 /// The array-log variants run: a name, how each record is published, how it is laid out.
-const VARIANTS: [(&str, Publication, Layout); 5] = [
+const VARIANTS: [(&str, Publication, Layout); 6] = [
     ("store", Publication::Store, Layout::Value),
     ("store+fence", Publication::StoreFence, Layout::Value),
     ("cas", Publication::Cas, Layout::Value),
@@ -55,6 +58,11 @@ const VARIANTS: [(&str, Publication, Layout); 5] = [
         "store, +location+timestamp",
         Publication::Store,
         Layout::ValueLocationTimestamp,
+    ),
+    (
+        "store, held in slot",
+        Publication::Store,
+        Layout::HeldInSlot,
     ),
 ];
 
@@ -72,12 +80,15 @@ enum Layout {
     Value,
     ValueLocation,
     ValueLocationTimestamp,
+    HeldInSlot,
 }
 
 /// One value word per record (8-byte values), a location and a timestamp word per record
-/// (used by the layouts that have them), and the cursor.
+/// (used by the layouts that have them), two words per record side by side (`held in slot`:
+/// the value, then the location with the timestamp), and the cursor.
 struct ArrayLog {
     values: Box<[AtomicU64]>,
+    held: Box<[AtomicU64]>,
     locations: Box<[AtomicU64]>,
     timestamps: Box<[AtomicU64]>,
     published: CachePadded<AtomicU64>,
@@ -120,6 +131,10 @@ fn words(records: u64) -> Box<[AtomicU64]> {
 fn array_log_run(publication: Publication, layout: Layout, workload: &FanOut) -> Run {
     let log = ArrayLog {
         values: words(workload.records),
+        held: match layout {
+            Layout::HeldInSlot => words(2 * workload.records),
+            _ => words(0),
+        },
         locations: words(workload.records),
         timestamps: words(workload.records),
         published: CachePadded::new(AtomicU64::new(0)),
@@ -134,13 +149,19 @@ fn array_log_run(publication: Publication, layout: Layout, workload: &FanOut) ->
                     wait_briefly();
                     continue;
                 }
-                let at = match layout {
-                    Layout::Value => position as usize,
+                let value = match layout {
+                    Layout::Value => log.values[position as usize].load(Ordering::Relaxed),
                     Layout::ValueLocation | Layout::ValueLocationTimestamp => {
-                        log.locations[position as usize].load(Ordering::Relaxed) as usize
+                        let at = log.locations[position as usize].load(Ordering::Relaxed);
+                        log.values[at as usize].load(Ordering::Relaxed)
+                    }
+                    Layout::HeldInSlot => {
+                        let cell = 2 * position as usize;
+                        let location = log.held[cell + 1].load(Ordering::Relaxed);
+                        assert_eq!(location, TIMESTAMP_MS, "a held value's location word");
+                        log.held[cell].load(Ordering::Relaxed)
                     }
                 };
-                let value = log.values[at].load(Ordering::Relaxed);
                 tally.add(&value.to_ne_bytes());
                 position += 1;
             }
@@ -152,11 +173,20 @@ fn array_log_run(publication: Publication, layout: Layout, workload: &FanOut) ->
                 encode_value(sequence, &mut value);
                 debug_assert_eq!(sequence_of(&value), sequence);
                 let at = sequence as usize;
-                log.values[at].store(u64::from_ne_bytes(value), Ordering::Relaxed);
+                let value = u64::from_ne_bytes(value);
                 match layout {
-                    Layout::Value => {}
-                    Layout::ValueLocation => log.locations[at].store(sequence, Ordering::Relaxed),
+                    Layout::Value => log.values[at].store(value, Ordering::Relaxed),
+                    Layout::HeldInSlot => {
+                        log.held[2 * at].store(value, Ordering::Relaxed);
+                        // The engine's word also carries the length: one constant either way.
+                        log.held[2 * at + 1].store(TIMESTAMP_MS, Ordering::Relaxed);
+                    }
+                    Layout::ValueLocation => {
+                        log.values[at].store(value, Ordering::Relaxed);
+                        log.locations[at].store(sequence, Ordering::Relaxed);
+                    }
                     Layout::ValueLocationTimestamp => {
+                        log.values[at].store(value, Ordering::Relaxed);
                         log.locations[at].store(sequence, Ordering::Relaxed);
                         log.timestamps[at].store(TIMESTAMP_MS, Ordering::Relaxed);
                     }

@@ -1288,7 +1288,8 @@ pub struct ExclusiveProducer {
 impl ExclusiveProducer {
     /// The offset the next append gets.
     pub fn next_offset(&self) -> i64 {
-        self.lease.as_ref().expect("held until drop").next_offset()
+        // LEASE: only this producer moves the high watermark.
+        self.handle.high_watermark()
     }
 
     /// As [`PartitionHandle::append_values`].

@@ -2,8 +2,9 @@
 //!
 //! Layout (the record layout the fast fetch path is designed around):
 //! - slots: [`SEGMENT_RECORDS`] slots of 16 bytes, slot `i` holding the record at offset
-//!   `base_offset + i`: its timestamp and its location, kept in two arrays (timestamps,
-//!   locations) so that a reader of values touches only the locations.
+//!   `base_offset + i`: two words side by side, its timestamp and its location (or, for a
+//!   value of at most [`HELD_VALUE_BYTES_MAX`] bytes appended alone, the value itself and its
+//!   timestamp), so that a record's words are stored and loaded in one cache line.
 //! - `arena`: one contiguous byte buffer; the appenders of a segment reserve disjoint ranges of
 //!   it with one `fetch_add` per batch, so a record's bytes are contiguous and a batch's records
 //!   are adjacent (a fan-out reader streams the arena).
@@ -23,6 +24,17 @@
 //!   [`Segment::slot`] resolves the head.
 //! - out of line: `timestamp_tagged = !timestamp_ms < 0`, `location` = address of a heap block
 //!   `[len: u32][meta32: u32][bytes]`, `meta32 = key_len (29 bits) | flags << 29`.
+//! - held in the slot (a plain value of at most [`HELD_VALUE_BYTES_MAX`] bytes, appended
+//!   alone by the exclusive producer, `log/lease.rs`): `timestamp_tagged` = the value's bytes
+//!   (native order, zero-padded), `location = timestamp_ms (48 bits) | (len + 1) << 48`. Its
+//!   top 16 bits, 1 to 9, are a meta no other word has: an inline meta without the KEY flag
+//!   has key length 0 unless it is plain (VALUE set), and an out-of-line address has its top
+//!   16 bits clear. So the location word tells this form first, and the value word, which may
+//!   be negative, is never read as an out-of-line tag ([`Slot::is_out_of_line`]).
+//!   Why: a one-record append into the arena stores three words in three streams of cache
+//!   lines (value, location, timestamp) and its reader loads two of them, each a line the
+//!   producer is still writing; held in the slot, it stores one 16-byte cell, which the
+//!   reader loads as one line (`docs/PERFORMANCE.md`: the single-record fan-out).
 //!
 //! Record bytes: `[key][headers block][value]`, the headers block being `count` then per
 //! header `key_len, value_code, key, value`, each number an LEB128 varint and `value_code`
@@ -57,6 +69,22 @@ pub const SEGMENT_RECORDS: u64 = 4;
 pub const SEGMENT_RECORDS: u64 = 64;
 /// `log2(SEGMENT_RECORDS)`.
 pub const SEGMENT_RECORDS_SHIFT: u32 = SEGMENT_RECORDS.trailing_zeros();
+
+/// Longest value a slot holds itself instead of naming arena bytes (see the module docs): one
+/// word.
+pub const HELD_VALUE_BYTES_MAX: usize = 8;
+/// Timestamps a held value's location word carries: below `2^48` ms (the year 10889). A later
+/// timestamp takes the arena.
+pub const HELD_VALUE_TIMESTAMP_MS_END: i64 = 1 << HELD_VALUE_TIMESTAMP_BITS;
+const HELD_VALUE_TIMESTAMP_BITS: u32 = 48;
+
+/// The length of the value a location word's slot holds, or `None` when it names arena bytes
+/// or a block (the form's meta is `len + 1`, 1 to 9: see the module docs).
+#[inline(always)]
+fn held_value_len(location: u64) -> Option<usize> {
+    let meta = (location >> HELD_VALUE_TIMESTAMP_BITS) as usize;
+    (meta.wrapping_sub(1) <= HELD_VALUE_BYTES_MAX).then(|| meta - 1)
+}
 
 /// Largest encoded record kept in the arena, in bytes; larger ones get their own allocation
 /// (whose 8-byte header plus the slot stays within the 32-byte overhead budget). Also bounds
@@ -138,9 +166,11 @@ fn decode_varint(bytes: &[u8]) -> (u64, &[u8]) {
 /// [`Segment`]), so a fan-out reader, which needs only locations, touches half the bytes.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Slot {
-    /// `timestamp_ms` for an inline record, `!timestamp_ms` (negative) for an out-of-line one.
+    /// `timestamp_ms` for an inline record, `!timestamp_ms` (negative) for an out-of-line one,
+    /// the value's bytes for a value held in the slot.
     pub timestamp_tagged: i64,
-    /// Inline: `start | len << 32 | meta << 48`; out of line: the heap block's address.
+    /// Inline: `start | len << 32 | meta << 48`; out of line: the heap block's address; held:
+    /// `timestamp_ms | (len + 1) << 48`.
     pub location: u64,
 }
 
@@ -156,10 +186,24 @@ impl Slot {
         }
     }
 
-    /// Whether the record lives out of line (its location is a block address).
+    /// The word of a plain value of `len` bytes (at most [`HELD_VALUE_BYTES_MAX`], the first
+    /// `len` of `value`) held in its slot, with a timestamp below
+    /// [`HELD_VALUE_TIMESTAMP_MS_END`].
+    #[inline(always)]
+    pub fn held_value(value: [u8; HELD_VALUE_BYTES_MAX], len: usize, timestamp_ms: i64) -> Slot {
+        debug_assert!(len <= HELD_VALUE_BYTES_MAX);
+        debug_assert!((0..HELD_VALUE_TIMESTAMP_MS_END).contains(&timestamp_ms));
+        Slot {
+            timestamp_tagged: i64::from_ne_bytes(value),
+            location: timestamp_ms as u64 | (len as u64 + 1) << HELD_VALUE_TIMESTAMP_BITS,
+        }
+    }
+
+    /// Whether the record lives out of line (its location is a block address). A held value's
+    /// first word may be negative too: the location word tells it apart.
     #[inline]
     pub fn is_out_of_line(&self) -> bool {
-        self.timestamp_tagged < 0
+        self.timestamp_tagged < 0 && held_value_len(self.location).is_none()
     }
 
     /// Store `record` (encoded length `len`) in a block of its own; the word naming it.
@@ -428,14 +472,11 @@ impl Drop for Arena {
 pub struct Segment {
     /// Offset of slot 0. Set while the segment is exclusively owned, before it is linked.
     base_offset: i64,
-    /// [`SEGMENT_RECORDS`] slots, as two arrays (`timestamps_tagged[i]`, `locations[i]`):
-    /// slot `i` is stored by whoever completes the batch holding offset `base_offset + i`
-    /// (each completer stores the same word; atomics, because a late completer may store
-    /// while a reader reads), and read only after the high watermark covers it. Split, not interleaved, so that reading values
-    /// ([`Segment::for_each_value`]) streams 8 bytes of slot per record, not 16: the fan-out
-    /// reader is bound by the cache lines it pulls from the producer's core.
-    timestamps_tagged: Box<[AtomicI64]>,
-    locations: Box<[AtomicU64]>,
+    /// [`SEGMENT_RECORDS`] slots: slot `i` is stored by whoever completes the batch holding
+    /// offset `base_offset + i` (each completer stores the same words; atomics, because a late
+    /// completer may store while a reader reads), and read only after the high watermark
+    /// covers it. Its two words side by side ([`SlotWords`]).
+    slots: Box<[SlotWords]>,
     arena: Arena,
     /// Next free arena byte. May run past the capacity: a writer that finds its range beyond
     /// the end stores its records out of line instead.
@@ -447,6 +488,17 @@ pub struct Segment {
     arena_cursor_bytes: CachePadded<AtomicU64>,
     /// Whether any slot holds an out-of-line record (so freeing can skip the slot scan).
     has_out_of_line: AtomicBool,
+}
+
+/// One slot's two words ([`Slot`]), side by side, 16-aligned so that they share a cache line:
+/// the one-record append stores both and the one-record read loads both (a value held in the
+/// slot: its whole record). A reader of a fixed run's values loads one location word per run
+/// ([`Segment::for_each_value`]), so the fan-out reader of batches does not stream the
+/// timestamps beside the locations. (Until 2026-12-06 the two were separate arrays.)
+#[repr(C, align(16))]
+struct SlotWords {
+    timestamp_tagged: AtomicI64,
+    location: AtomicU64,
 }
 
 // SAFETY: a segment's raw arena pointer is owned by it; all cross-thread access to slots and
@@ -471,8 +523,12 @@ impl Segment {
         debug_assert_eq!(base_offset as u64 % SEGMENT_RECORDS, 0);
         Segment {
             base_offset,
-            timestamps_tagged: (0..SEGMENT_RECORDS).map(|_| AtomicI64::new(0)).collect(),
-            locations: (0..SEGMENT_RECORDS).map(|_| AtomicU64::new(0)).collect(),
+            slots: (0..SEGMENT_RECORDS)
+                .map(|_| SlotWords {
+                    timestamp_tagged: AtomicI64::new(0),
+                    location: AtomicU64::new(0),
+                })
+                .collect(),
             arena: Arena::new(arena_bytes.clamp(ARENA_BYTES_MIN, ARENA_BYTES_MAX)),
             arena_cursor_bytes: CachePadded::new(AtomicU64::new(0)),
             has_out_of_line: AtomicBool::new(false),
@@ -661,6 +717,10 @@ impl Segment {
     /// # Safety
     /// `slot` was laid in this segment (or out of line) and its bytes are not freed.
     pub unsafe fn laid_bytes(&self, slot: Slot) -> &[u8] {
+        debug_assert!(
+            held_value_len(slot.location).is_none(),
+            "a held value is stored, never laid"
+        );
         if slot.is_out_of_line() {
             let block = slot.location as *const u8;
             // SAFETY: an out-of-line word names a live block (the caller's contract).
@@ -691,8 +751,28 @@ impl Segment {
     /// batch stores the same word, so repeated and late stores are harmless (see `log.rs`).
     #[inline(always)]
     pub fn store_slot(&self, index: usize, slot: Slot) {
-        self.timestamps_tagged[index].store(slot.timestamp_tagged, Ordering::Relaxed);
-        self.locations[index].store(slot.location, Ordering::Relaxed);
+        let words = &self.slots[index];
+        words
+            .timestamp_tagged
+            .store(slot.timestamp_tagged, Ordering::Relaxed);
+        words.location.store(slot.location, Ordering::Relaxed);
+    }
+
+    /// Store a plain value of `value_bytes` bytes (at most [`HELD_VALUE_BYTES_MAX`]; `fill`
+    /// writes them) held in slot `index`, with a timestamp below
+    /// [`HELD_VALUE_TIMESTAMP_MS_END`]: the one-record append's whole store, no arena.
+    /// Published by the high watermark, as [`Segment::store_slot`].
+    #[inline(always)]
+    pub fn store_held_value(
+        &self,
+        index: usize,
+        value_bytes: usize,
+        timestamp_ms: i64,
+        fill: impl FnOnce(&mut [u8]),
+    ) {
+        let mut value = [0u8; HELD_VALUE_BYTES_MAX];
+        fill(&mut value[..value_bytes]);
+        self.store_slot(index, Slot::held_value(value, value_bytes, timestamp_ms));
     }
 
     /// Store the words of `count` fixed-size plain values laid back to back from
@@ -712,11 +792,14 @@ impl Segment {
         debug_assert!(
             slot_first < SEGMENT_RECORDS as usize && SEGMENT_RECORDS as u32 <= INLINE_KEY_LEN_MASK
         );
-        self.timestamps_tagged[slot_first].store(timestamp_ms, Ordering::Relaxed);
+        self.slots[slot_first]
+            .timestamp_tagged
+            .store(timestamp_ms, Ordering::Relaxed);
         // A run of one is a plain value with its own timestamp; a longer run keeps its end in
         // its second slot's timestamp word, which no reader reads as a timestamp.
         let head = if count > 1 {
-            self.timestamps_tagged[slot_first + 1]
+            self.slots[slot_first + 1]
+                .timestamp_tagged
                 .store((slot_first + count) as i64, Ordering::Relaxed);
             slot_first as u32 + 1
         } else {
@@ -724,8 +807,8 @@ impl Segment {
         };
         let shape = (value_bytes as u64) << 32 | u64::from(PLAIN_META | head) << 48;
         let mut start = u64::from(arena_start);
-        for location in &self.locations[slot_first..slot_first + count] {
-            location.store(start | shape, Ordering::Relaxed);
+        for words in &self.slots[slot_first..slot_first + count] {
+            words.location.store(start | shape, Ordering::Relaxed);
             start += value_bytes as u64;
         }
     }
@@ -746,7 +829,9 @@ impl Segment {
         // A run's head is published with the run (it is its first slot).
         let timestamp_at = run_head(location).unwrap_or(index);
         Slot {
-            timestamp_tagged: self.timestamps_tagged[timestamp_at].load(Ordering::Relaxed),
+            timestamp_tagged: self.slots[timestamp_at]
+                .timestamp_tagged
+                .load(Ordering::Relaxed),
             location,
         }
     }
@@ -759,7 +844,23 @@ impl Segment {
     unsafe fn location(&self, index: usize) -> u64 {
         // Relaxed: the caller's Acquire load of the high watermark ordered the completing
         // stores before this load.
-        self.locations[index].load(Ordering::Relaxed)
+        self.slots[index].location.load(Ordering::Relaxed)
+    }
+
+    /// The `len` bytes of the value slot `index` holds (see the module docs).
+    ///
+    /// # Safety
+    /// As [`Segment::slot`], and the slot holds a value of `len` bytes.
+    #[inline(always)]
+    unsafe fn held_value_bytes(&self, index: usize, len: usize) -> &[u8] {
+        debug_assert!(len <= HELD_VALUE_BYTES_MAX);
+        let word = crate::sync::word_bytes(&self.slots[index].timestamp_tagged);
+        // SAFETY: the word's first `len` bytes are the value, in native order as
+        // `Slot::held_value` stored them. A held value is stored once, by the exclusive
+        // producer, before the high watermark published it, and its slot is not stored again
+        // until the segment is recycled, which the caller's epoch guard rules out: no store
+        // races these reads.
+        unsafe { std::slice::from_raw_parts(word, len) }
     }
 
     /// The timestamp of the record in slot `index`.
@@ -770,7 +871,9 @@ impl Segment {
     pub unsafe fn timestamp_ms(&self, index: usize) -> i64 {
         // SAFETY: forwarded.
         let slot = unsafe { self.slot(index) };
-        if slot.is_out_of_line() {
+        if held_value_len(slot.location).is_some() {
+            (slot.location & (HELD_VALUE_TIMESTAMP_MS_END as u64 - 1)) as i64
+        } else if slot.is_out_of_line() {
             !slot.timestamp_tagged
         } else {
             slot.timestamp_tagged
@@ -786,7 +889,12 @@ impl Segment {
     pub unsafe fn record<'g>(&'g self, index: usize) -> RecordView<'g> {
         // SAFETY: forwarded.
         let slot = unsafe { self.slot(index) };
-        if slot.timestamp_tagged >= 0 {
+        if let Some(len) = held_value_len(slot.location) {
+            // SAFETY: forwarded; the location word says the slot holds `len` bytes.
+            let value = unsafe { self.held_value_bytes(index, len) };
+            let timestamp_ms = (slot.location & (HELD_VALUE_TIMESTAMP_MS_END as u64 - 1)) as i64;
+            RecordView::decode(timestamp_ms, value, 0, META_VALUE)
+        } else if slot.timestamp_tagged >= 0 {
             let start = slot.location as u32 as usize;
             let len = (slot.location >> 32) as u16 as usize;
             let meta = (slot.location >> 48) as u32;
@@ -837,6 +945,12 @@ impl Segment {
         while slot < slots.end {
             // SAFETY: forwarded.
             let location = unsafe { self.location(slot) };
+            if let Some(len) = held_value_len(location) {
+                // SAFETY: forwarded; the location word says the slot holds `len` bytes.
+                each(slot, Some(unsafe { self.held_value_bytes(slot, len) }));
+                slot += 1;
+                continue;
+            }
             if !is_plain(location) {
                 // SAFETY: forwarded.
                 each(slot, unsafe { self.record(slot) }.value);
@@ -847,7 +961,9 @@ impl Segment {
             let start = location as u32 as usize;
             let run_end = match run_head(location) {
                 // The run's second slot holds its end (a run has at least two members).
-                Some(head) => self.timestamps_tagged[head + 1].load(Ordering::Relaxed) as usize,
+                Some(head) => self.slots[head + 1]
+                    .timestamp_tagged
+                    .load(Ordering::Relaxed) as usize,
                 None => slot + 1,
             };
             let until = run_end.min(slots.end);
@@ -1000,8 +1116,8 @@ mod tests {
     #[test]
     fn a_fixed_run_shares_its_head_timestamp() {
         let mut segment = Segment::new(0, ARENA_BYTES_MIN);
-        for timestamp in segment.timestamps_tagged.iter() {
-            timestamp.store(!77, Ordering::Relaxed);
+        for words in segment.slots.iter() {
+            words.timestamp_tagged.store(!77, Ordering::Relaxed);
         }
         let start = segment.reserve_arena(24).unwrap();
         // SAFETY: the arena range is reserved by this test alone.
@@ -1035,6 +1151,60 @@ mod tests {
         segment.note_out_of_line();
         // SAFETY: 3 slots written; exclusive access.
         unsafe { segment.release_out_of_line(3) };
+    }
+
+    /// Goal: a value held in its slot reads back every way (record, timestamp, reader of
+    /// values, size), at every length up to a word and the latest timestamp the form carries,
+    /// and freeing never takes its value word for an out-of-line tag, though it may be
+    /// negative. Method: held values of 0 to 8 bytes of `0xff` (a negative word) beside an
+    /// out-of-line record, read back, then freed with the slot scan on. Planted: the location
+    /// check removed from `Slot::is_out_of_line` (freeing took the held words for block
+    /// addresses: the test process died of SIGSEGV): caught.
+    #[test]
+    fn a_value_held_in_its_slot_reads_back_every_way() {
+        let mut segment = Segment::new(0, ARENA_BYTES_MIN);
+        let latest_ms = HELD_VALUE_TIMESTAMP_MS_END - 1;
+        for len in 0..=HELD_VALUE_BYTES_MAX {
+            segment.store_held_value(len, len, latest_ms - len as i64, |out| out.fill(0xff));
+        }
+        let outside = HELD_VALUE_BYTES_MAX + 1;
+        let big = Record::value(vec![7u8; INLINE_RECORD_BYTES_MAX + 1]);
+        let parts = record_parts(&big, 3);
+        // SAFETY: no arena range is used.
+        let slot = unsafe { segment.lay_record(None, &parts, parts.encoded_len()) };
+        assert!(slot.is_out_of_line());
+        segment.note_out_of_line();
+        segment.store_slot(outside, slot);
+        for len in 0..=HELD_VALUE_BYTES_MAX {
+            let value = vec![0xffu8; len];
+            let timestamp_ms = latest_ms - len as i64;
+            // SAFETY: stored above, single-threaded.
+            let (timestamp, view) = unsafe { (segment.timestamp_ms(len), segment.record(len)) };
+            assert_eq!(timestamp, timestamp_ms, "len {len}");
+            let expected = StoredRecord {
+                offset: len as i64,
+                timestamp_ms,
+                key: None,
+                value: Some(value.into()),
+                headers: Vec::new(),
+            };
+            assert_eq!(view.to_stored(len as i64), expected);
+            assert_eq!(view.size_bytes(), expected.size_bytes());
+        }
+        let mut values = Vec::new();
+        // SAFETY: as above.
+        unsafe {
+            segment.for_each_value(0..outside + 1, |slot, value| {
+                values.push((slot, value.map(<[u8]>::len)))
+            })
+        };
+        let mut expected: Vec<(usize, Option<usize>)> = (0..=HELD_VALUE_BYTES_MAX)
+            .map(|len| (len, Some(len)))
+            .collect();
+        expected.push((outside, Some(INLINE_RECORD_BYTES_MAX + 1)));
+        assert_eq!(values, expected);
+        // SAFETY: every slot up to `outside` written; exclusive access.
+        unsafe { segment.release_out_of_line(outside + 1) };
     }
 
     /// Goal: a full arena pushes records out of line instead of overflowing.

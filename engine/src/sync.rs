@@ -25,6 +25,13 @@ mod primitive {
         std::thread::yield_now();
     }
 
+    /// The address of an atomic word's bytes, for plain reads that the publication protocol
+    /// orders after the word's last store (a value held in a record slot, `segment.rs`).
+    #[inline(always)]
+    pub fn word_bytes(word: &AtomicI64) -> *const u8 {
+        word.as_ptr().cast_const().cast()
+    }
+
     /// A hint that this thread is spinning on a value another thread will change.
     pub fn spin_loop() {
         std::hint::spin_loop();
@@ -72,6 +79,12 @@ mod primitive {
     /// Under loom a spin must yield, or the model never lets the other thread run.
     pub fn yield_now() {
         loom::thread::yield_now();
+    }
+
+    /// Loom's atomics lend no address: under loom no slot holds a value (`log/lease.rs`
+    /// appends every value to the arena), so nothing calls this.
+    pub fn word_bytes(_word: &AtomicI64) -> *const u8 {
+        unreachable!("no slot holds a value under loom")
     }
 
     /// Under loom a spin must yield, or the model never lets the other thread run.

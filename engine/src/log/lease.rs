@@ -37,7 +37,10 @@ use std::ptr::NonNull;
 use super::{discard, AppendBatch, AppendError, Log, Segments};
 use crate::descriptor::Descriptor;
 use crate::directory::{InstallError, RETAINED_RECORDS_MAX};
-use crate::segment::{Segment, INLINE_RECORD_BYTES_MAX, SEGMENT_RECORDS, SEGMENT_RECORDS_SHIFT};
+use crate::segment::{
+    Segment, HELD_VALUE_BYTES_MAX, HELD_VALUE_TIMESTAMP_MS_END, INLINE_RECORD_BYTES_MAX,
+    SEGMENT_RECORDS, SEGMENT_RECORDS_SHIFT,
+};
 use crate::sync::{Backoff, Ordering};
 
 /// Records' worth of arena the fast path reserves at once: a locked instruction per 64
@@ -52,8 +55,10 @@ const ARENA_CHUNK_RECORDS: usize = 64;
 pub struct Lease {
     /// The log it was taken on, by address (checked in debug builds).
     log_address: usize,
-    /// The next offset to append at: the high watermark (LEASE).
-    next: i64,
+    // The next offset to append at is the high watermark, which only the holder moves
+    // (LEASE): read back from the log, not kept here, since a store per record is what a
+    // single-record producer waits on (`docs/PERFORMANCE.md`), and a load of its own last
+    // store is not.
     /// The segment holding `next`, by number, once looked up (LEASE-SEGMENT).
     segment: Option<(u64, NonNull<Segment>)>,
     /// Arena bytes of that segment reserved and not used yet (`start..end`).
@@ -65,13 +70,6 @@ pub struct Lease {
 // SAFETY: the segment pointer names a segment of the lease's log that LEASE-SEGMENT keeps
 // linked; nothing about it is tied to the thread that looked it up.
 unsafe impl Send for Lease {}
-
-impl Lease {
-    /// The offset the next append gets.
-    pub fn next_offset(&self) -> i64 {
-        self.next
-    }
-}
 
 impl Log {
     /// Take the exclusive append lease, or `Err(Leased)` if another holder has it.
@@ -103,10 +101,9 @@ impl Log {
                 unsafe { Descriptor::retire(last, &guard) };
                 // SAFETY: just installed by this thread.
                 let next = unsafe { installed.deref() }.base;
-                debug_assert_eq!(self.high_watermark.load(Ordering::Acquire), next);
+                debug_assert_eq!(self.high_watermark.load(Ordering::Acquire), next, "LEASE");
                 return Ok(Lease {
                     log_address: self as *const Log as usize,
-                    next,
                     segment: None,
                     arena: 0..0,
                     descriptor: Descriptor::default(),
@@ -120,7 +117,7 @@ impl Log {
         debug_assert_eq!(lease.log_address, self as *const Log as usize);
         let guard = crossbeam_epoch::pin();
         let mut open = Descriptor::for_batch(0);
-        open.base = lease.next;
+        open.base = self.high_watermark.load(Ordering::Relaxed);
         // LEASE: nobody else replaces the leased descriptor, so a swap is the CAS.
         let leased = self.last_installed.swap(open, Ordering::AcqRel, &guard);
         // SAFETY: the swap returned the installed descriptor, never null.
@@ -140,27 +137,26 @@ impl Log {
         debug_assert_eq!(lease.log_address, self as *const Log as usize);
         let count = batch.len();
         debug_assert!(count > 0);
-        let base = lease.next;
-        debug_assert_eq!(self.high_watermark.load(Ordering::Relaxed), base, "LEASE");
+        // LEASE: the high watermark is the holder's own last store.
+        let base = self.high_watermark.load(Ordering::Relaxed);
         if base + count as i64 - self.log_start.load(Ordering::Relaxed) > RETAINED_RECORDS_MAX {
             return Err(AppendError::LogFull);
         }
-        if !self.lay_in_leased_segment(lease, batch) {
-            self.lay_and_complete_leased(lease, batch);
+        if !self.lay_in_leased_segment(lease, base, batch) {
+            self.lay_and_complete_leased(lease, base, batch);
         }
-        self.publish_leased(lease, base + count as i64);
+        self.publish_leased(base + count as i64);
         Ok(base)
     }
 
-    /// Publish the records the holder laid and stored up to `end`: the new high watermark,
-    /// the wake-up check, the lease's next offset.
+    /// Publish the records the holder laid and stored up to `end`: the new high watermark
+    /// (the lease's next offset) and the wake-up check.
     #[inline(always)]
-    fn publish_leased(&self, lease: &mut Lease, end: i64) {
+    fn publish_leased(&self, end: i64) {
         // Release: the bytes and slot words stored before happen before any read bounded by
         // the new high watermark (the same publication as a completion's CAS).
         self.high_watermark.store(end, Ordering::Release);
         self.notify.notify();
-        lease.next = end;
     }
 
     /// Append one fixed-size value under `lease` when it fits the segment and the arena chunk
@@ -180,14 +176,10 @@ impl Log {
         fill: impl FnOnce(&mut [u8]),
     ) -> Option<i64> {
         debug_assert_eq!(lease.log_address, self as *const Log as usize);
-        let base = lease.next;
-        debug_assert_eq!(self.high_watermark.load(Ordering::Relaxed), base, "LEASE");
+        // LEASE: the high watermark is the holder's own last store.
+        let base = self.high_watermark.load(Ordering::Relaxed);
         let (number, segment) = lease.segment?;
-        // A chunk taken for smaller values may hold a value past the inline limit: that one
-        // goes out of line, through the general path.
         if number != base as u64 >> SEGMENT_RECORDS_SHIFT
-            || value_bytes > INLINE_RECORD_BYTES_MAX
-            || lease.arena.len() < value_bytes
             || base + 1 - self.log_start.load(Ordering::Relaxed) > RETAINED_RECORDS_MAX
         {
             return None;
@@ -195,30 +187,53 @@ impl Log {
         // SAFETY: LEASE-SEGMENT: the segment holding `next` stays linked, hence allocated and
         // not recycled, while the lease is held.
         let segment = unsafe { segment.as_ref() };
+        let slot = (base as u64 & (SEGMENT_RECORDS - 1)) as usize;
+        // A value of one word is held in its slot: one 16-byte cell stored, no arena (see
+        // `segment.rs`). Loom's atomics lend no address to read a held value through, so loom
+        // models the arena form (both are published by the same high watermark store).
+        if cfg!(not(loom))
+            && value_bytes <= HELD_VALUE_BYTES_MAX
+            && timestamp_ms < HELD_VALUE_TIMESTAMP_MS_END
+        {
+            // LEASE: the slot is the high watermark's, stored by no one else.
+            segment.store_held_value(slot, value_bytes, timestamp_ms, fill);
+            self.publish_leased(base + 1);
+            return Some(base);
+        }
+        // A chunk taken for smaller values may hold a value past the inline limit: that one
+        // goes out of line, through the general path.
+        if value_bytes > INLINE_RECORD_BYTES_MAX || lease.arena.len() < value_bytes {
+            return None;
+        }
         let arena_start = lease.arena.start;
         lease.arena.start += value_bytes as u32;
         // SAFETY: the arena range is this lease's own reservation; nothing reads it before the
         // high watermark passes this record.
         unsafe { segment.lay_in_place(arena_start, value_bytes, fill) };
-        let slot = (base as u64 & (SEGMENT_RECORDS - 1)) as usize;
         // LEASE: the slot is the high watermark's, stored by no one else.
         segment.store_fixed_run(slot, 1, arena_start, value_bytes, timestamp_ms);
-        self.publish_leased(lease, base + 1);
+        self.publish_leased(base + 1);
         Some(base)
     }
 
     /// The fast path: fixed-size values that fit the arena of the segment already held, laid
-    /// and their slot words stored. Returns `false` (having stored nothing) otherwise.
+    /// at `base` (the high watermark) and their slot words stored. Returns `false` (having
+    /// stored nothing) otherwise.
     #[inline(always)]
-    fn lay_in_leased_segment<B: AppendBatch + ?Sized>(&self, lease: &mut Lease, batch: &B) -> bool {
+    fn lay_in_leased_segment<B: AppendBatch + ?Sized>(
+        &self,
+        lease: &mut Lease,
+        base: i64,
+        batch: &B,
+    ) -> bool {
         let Some((value_bytes, timestamp_ms)) = batch.fixed_values() else {
             return false;
         };
         let count = batch.len();
-        let slot_first = (lease.next as u64 & (SEGMENT_RECORDS - 1)) as usize;
+        let slot_first = (base as u64 & (SEGMENT_RECORDS - 1)) as usize;
         let held = lease
             .segment
-            .filter(|&(number, _)| number == lease.next as u64 >> SEGMENT_RECORDS_SHIFT);
+            .filter(|&(number, _)| number == base as u64 >> SEGMENT_RECORDS_SHIFT);
         let Some((_, segment)) = held else {
             return false;
         };
@@ -249,14 +264,18 @@ impl Log {
         true
     }
 
-    /// The general path: lay `batch` at `next` as a shared append lays it (any shape, across
-    /// segments, making them), store its slot words, and hold the segment `next + count`
-    /// falls in. The high watermark is left to the caller.
+    /// The general path: lay `batch` at `base` (the high watermark) as a shared append lays
+    /// it (any shape, across segments, making them), store its slot words, and hold the
+    /// segment `base + count` falls in. The high watermark is left to the caller.
     #[cold]
     #[inline(never)]
-    fn lay_and_complete_leased<B: AppendBatch + ?Sized>(&self, lease: &mut Lease, batch: &B) {
+    fn lay_and_complete_leased<B: AppendBatch + ?Sized>(
+        &self,
+        lease: &mut Lease,
+        base: i64,
+        batch: &B,
+    ) {
         let guard = crossbeam_epoch::pin();
-        let base = lease.next;
         let descriptor = Unpublished(&mut lease.descriptor);
         let mut segments: Segments<'_> = Segments::new();
         let mut backoff = Backoff::default();
@@ -348,7 +367,11 @@ mod tests {
         let refs: Vec<&[u8]> = head.iter().map(Vec::as_slice).collect();
         log.append(&TestValues(&refs)).unwrap();
         let mut lease = log.lease().unwrap();
-        assert_eq!(lease.next_offset(), 3);
+        assert_eq!(
+            log.high_watermark(),
+            3,
+            "a lease starts at the high watermark"
+        );
         let mut next = 3u64;
         for batch_len in [
             1,
@@ -495,6 +518,49 @@ mod tests {
         log.release_lease(lease);
     }
 
+    /// Goal: single values of up to a word are held in their slots and read back with their
+    /// timestamps, every length; a longer value, or a timestamp past what a held value's
+    /// location word carries, goes to the arena and reads back as exactly. Method: single
+    /// records of 0 to 9 bytes at timestamp 5, then 8-byte ones at the last timestamp a held
+    /// value carries and the first it does not, read back as views. Planted: the timestamp
+    /// bound dropped (the 2^48 timestamp held, read back as 0): caught.
+    #[test]
+    fn single_values_of_a_word_are_held_in_their_slots() {
+        let log = Log::new();
+        let mut lease = log.lease().unwrap();
+        // A segment held first (the path declines while it holds none), then a chunk of its
+        // arena (the values that do not fit a slot need one).
+        for (count, first) in [(1, 0), (2, 1)] {
+            log.append_leased(&mut lease, &FixedTestValues { count, first })
+                .unwrap();
+        }
+        // The fixed-value test batches are stamped 0.
+        let mut expected: Vec<(i64, Vec<u8>)> =
+            (0..3u64).map(|i| (0, i.to_le_bytes().to_vec())).collect();
+        for len in 0..=HELD_VALUE_BYTES_MAX + 1 {
+            let value: Vec<u8> = (0..len as u8).map(|b| b ^ 0xf0).collect();
+            let fill = |out: &mut [u8]| out.copy_from_slice(&value);
+            let appended = log.append_one_leased(&mut lease, len, 5, fill);
+            assert_eq!(appended, Some(expected.len() as i64), "len {len}");
+            expected.push((5, value));
+        }
+        for timestamp_ms in [HELD_VALUE_TIMESTAMP_MS_END - 1, HELD_VALUE_TIMESTAMP_MS_END] {
+            let fill = |out: &mut [u8]| out.copy_from_slice(&[9; 8]);
+            let appended = log.append_one_leased(&mut lease, 8, timestamp_ms, fill);
+            assert_eq!(appended, Some(expected.len() as i64));
+            expected.push((timestamp_ms, vec![9; 8]));
+        }
+        let guard = crossbeam_epoch::pin();
+        let mut read = Vec::new();
+        log.read_views(0, expected.len(), &guard, |_, view| {
+            read.push((view.timestamp_ms, view.value.expect("not null").to_vec()));
+            true
+        })
+        .unwrap();
+        assert_eq!(read, expected);
+        log.release_lease(lease);
+    }
+
     /// Goal: while a lease is held no other append lands, and a second lease is refused.
     /// Method: shared appends of each kind and a second lease against a held lease; after the
     /// release, a new lease is granted.
@@ -575,7 +641,7 @@ mod loom_tests {
                 loom::thread::spawn(move || log.append(&TestValues(&[&value(10)])))
             };
             let mut lease = log.lease().unwrap();
-            let base = lease.next_offset();
+            let base = log.high_watermark();
             let batch = FixedTestValues {
                 count: 2,
                 first: 20,
