@@ -24,7 +24,12 @@
 //!   the reader does not read, as every Kafka record has one.
 //! - `store, held in slot`: the value and a location word carrying the timestamp side by side
 //!   in one 16-byte cell, as the engine's slots hold a value of up to a word appended alone
-//!   (`segment.rs`): the reader loads the location word, then the value beside it.
+//!   (`segment.rs`): the reader loads the location word, then the value beside it;
+//! - `store, held in slot, recycled`: the same in a ring of [`RECYCLED_RECORDS`] cells, which
+//!   the producer enters again once the reader has left them (it publishes its position every
+//!   [`CONSUMED_EVERY_RECORDS`]), as the engine's segments come back from its pool and the
+//!   disruptor's ring slots come round. The other variants write fresh memory: lines no other
+//!   core has read.
 //!
 //! The engine's and the disruptor's single-record fan-out run in the same rounds, in turn
 //! with the five, and every run is verified as the benches verify. Prints each one's median
@@ -44,8 +49,13 @@ const RECORDS: u64 = 2_000_000;
 const VALUE_BYTES: usize = 8;
 /// The timestamp the `+timestamp` layout stores with every record.
 const TIMESTAMP_MS: u64 = 1_700_000_000_000;
+/// Cells of the `recycled` variant's ring: two segments' worth, about what the engine's
+/// single-record fan-out keeps in circulation (trimmed every 4096 records).
+const RECYCLED_RECORDS: u64 = 8_192;
+/// How often the reader of the `recycled` variant publishes its position.
+const CONSUMED_EVERY_RECORDS: u64 = 256;
 /// The array-log variants run: a name, how each record is published, how it is laid out.
-const VARIANTS: [(&str, Publication, Layout); 6] = [
+const VARIANTS: [(&str, Publication, Layout); 7] = [
     ("store", Publication::Store, Layout::Value),
     ("store+fence", Publication::StoreFence, Layout::Value),
     ("cas", Publication::Cas, Layout::Value),
@@ -64,6 +74,11 @@ const VARIANTS: [(&str, Publication, Layout); 6] = [
         Publication::Store,
         Layout::HeldInSlot,
     ),
+    (
+        "store, held in slot, recycled",
+        Publication::Store,
+        Layout::HeldInSlotRecycled,
+    ),
 ];
 
 /// How the producer publishes each record.
@@ -81,6 +96,7 @@ enum Layout {
     ValueLocation,
     ValueLocationTimestamp,
     HeldInSlot,
+    HeldInSlotRecycled,
 }
 
 /// One value word per record (8-byte values), a location and a timestamp word per record
@@ -89,6 +105,8 @@ enum Layout {
 struct ArrayLog {
     values: Box<[AtomicU64]>,
     held: Box<[AtomicU64]>,
+    /// Where the reader of the `recycled` variant has read up to, as it last published.
+    consumed: CachePadded<AtomicU64>,
     locations: Box<[AtomicU64]>,
     timestamps: Box<[AtomicU64]>,
     published: CachePadded<AtomicU64>,
@@ -97,6 +115,11 @@ struct ArrayLog {
 }
 
 impl ArrayLog {
+    /// Records the `held` cells take before they come round again.
+    fn held_records(&self) -> u64 {
+        self.held.len() as u64 / 2
+    }
+
     fn publish(&self, publication: Publication, records: u64) {
         match publication {
             Publication::Store => self.published.store(records, Ordering::Release),
@@ -133,13 +156,18 @@ fn array_log_run(publication: Publication, layout: Layout, workload: &FanOut) ->
         values: words(workload.records),
         held: match layout {
             Layout::HeldInSlot => words(2 * workload.records),
+            Layout::HeldInSlotRecycled => words(2 * RECYCLED_RECORDS),
             _ => words(0),
         },
+        consumed: CachePadded::new(AtomicU64::new(0)),
         locations: words(workload.records),
         timestamps: words(workload.records),
         published: CachePadded::new(AtomicU64::new(0)),
         waiters_count: CachePadded::new(AtomicU32::new(0)),
     };
+    // The position the producer last saw the reader at (`recycled`: it enters a cell again
+    // only once the reader has left it).
+    let mut consumed = 0;
     workload.time_consumers(
         |_| {
             let mut tally = Tally::default();
@@ -155,8 +183,8 @@ fn array_log_run(publication: Publication, layout: Layout, workload: &FanOut) ->
                         let at = log.locations[position as usize].load(Ordering::Relaxed);
                         log.values[at as usize].load(Ordering::Relaxed)
                     }
-                    Layout::HeldInSlot => {
-                        let cell = 2 * position as usize;
+                    Layout::HeldInSlot | Layout::HeldInSlotRecycled => {
+                        let cell = 2 * (position % log.held_records()) as usize;
                         let location = log.held[cell + 1].load(Ordering::Relaxed);
                         assert_eq!(location, TIMESTAMP_MS, "a held value's location word");
                         log.held[cell].load(Ordering::Relaxed)
@@ -164,6 +192,9 @@ fn array_log_run(publication: Publication, layout: Layout, workload: &FanOut) ->
                 };
                 tally.add(&value.to_ne_bytes());
                 position += 1;
+                if position % CONSUMED_EVERY_RECORDS == 0 {
+                    log.consumed.store(position, Ordering::Release);
+                }
             }
             tally
         },
@@ -176,7 +207,14 @@ fn array_log_run(publication: Publication, layout: Layout, workload: &FanOut) ->
                 let value = u64::from_ne_bytes(value);
                 match layout {
                     Layout::Value => log.values[at].store(value, Ordering::Relaxed),
-                    Layout::HeldInSlot => {
+                    Layout::HeldInSlot | Layout::HeldInSlotRecycled => {
+                        while sequence + CONSUMED_EVERY_RECORDS >= consumed + log.held_records() {
+                            consumed = log.consumed.load(Ordering::Acquire);
+                            if sequence + CONSUMED_EVERY_RECORDS >= consumed + log.held_records() {
+                                wait_briefly();
+                            }
+                        }
+                        let at = (sequence % log.held_records()) as usize;
                         log.held[2 * at].store(value, Ordering::Relaxed);
                         // The engine's word also carries the length: one constant either way.
                         log.held[2 * at + 1].store(TIMESTAMP_MS, Ordering::Relaxed);
@@ -247,7 +285,7 @@ fn main() {
     println!("single-record fan-out, 8-byte values, 1 consumer, median of {rounds} rounds:");
     for (name, median) in names.iter().zip(&medians) {
         println!(
-            "{name:>26}: {:7.1} M records/s  {:5.2}x the disruptor",
+            "{name:>29}: {:7.1} M records/s  {:5.2}x the disruptor",
             median / 1e6,
             median / medians[0]
         );
