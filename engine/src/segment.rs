@@ -86,6 +86,12 @@ fn held_value_len(location: u64) -> Option<usize> {
     (meta.wrapping_sub(1) <= HELD_VALUE_BYTES_MAX).then(|| meta - 1)
 }
 
+/// The timestamp a held value's location word carries.
+#[inline(always)]
+fn held_timestamp_ms(location: u64) -> i64 {
+    (location & (HELD_VALUE_TIMESTAMP_MS_END as u64 - 1)) as i64
+}
+
 /// Largest encoded record kept in the arena, in bytes; larger ones get their own allocation
 /// (whose 8-byte header plus the slot stays within the 32-byte overhead budget). Also bounds
 /// the 13-bit `key_len` and 16-bit `len` fields of an inline slot.
@@ -872,7 +878,7 @@ impl Segment {
         // SAFETY: forwarded.
         let slot = unsafe { self.slot(index) };
         if held_value_len(slot.location).is_some() {
-            (slot.location & (HELD_VALUE_TIMESTAMP_MS_END as u64 - 1)) as i64
+            held_timestamp_ms(slot.location)
         } else if slot.is_out_of_line() {
             !slot.timestamp_tagged
         } else {
@@ -892,8 +898,7 @@ impl Segment {
         if let Some(len) = held_value_len(slot.location) {
             // SAFETY: forwarded; the location word says the slot holds `len` bytes.
             let value = unsafe { self.held_value_bytes(index, len) };
-            let timestamp_ms = (slot.location & (HELD_VALUE_TIMESTAMP_MS_END as u64 - 1)) as i64;
-            RecordView::decode(timestamp_ms, value, 0, META_VALUE)
+            RecordView::decode(held_timestamp_ms(slot.location), value, 0, META_VALUE)
         } else if slot.timestamp_tagged >= 0 {
             let start = slot.location as u32 as usize;
             let len = (slot.location >> 32) as u16 as usize;

@@ -13,8 +13,9 @@
 //! Protocol:
 //! - **take** ([`Log::lease`]): complete the last installed descriptor, then replace it by CAS
 //!   with an empty descriptor marked `leased`, based at its end (the high watermark).
-//! - **append** ([`Log::append_leased`]): lay the batch at `next` (always the high watermark),
-//!   store its slot words, store the high watermark `next + count` (`Release`), wake waiters.
+//! - **append** ([`Log::append_leased`]): lay the batch at `next`, the high watermark (which
+//!   the holder reads back: only it moves it), store its slot words, store the high watermark
+//!   `next + count` (`Release`), wake waiters.
 //! - **release** ([`Log::release_lease`]): replace the leased descriptor with an empty one
 //!   based at `next`, so shared appends resume there.
 //!
@@ -59,7 +60,7 @@ pub struct Lease {
     // (LEASE): read back from the log, not kept here, since a store per record is what a
     // single-record producer waits on (`docs/PERFORMANCE.md`), and a load of its own last
     // store is not.
-    /// The segment holding `next`, by number, once looked up (LEASE-SEGMENT).
+    /// The segment holding the next offset, by number, once looked up (LEASE-SEGMENT).
     segment: Option<(u64, NonNull<Segment>)>,
     /// Arena bytes of that segment reserved and not used yet (`start..end`).
     arena: std::ops::Range<u32>,
@@ -159,10 +160,11 @@ impl Log {
         self.notify.notify();
     }
 
-    /// Append one fixed-size value under `lease` when it fits the segment and the arena chunk
-    /// already held (`fill` writes its `value_bytes` bytes in place): its first offset, or
-    /// `None`, having done nothing, when it does not fit (the caller appends it through
-    /// [`Log::append_leased`], which takes a new chunk or segment or refuses it).
+    /// Append one value under `lease` when it fits the segment held (`fill` writes its
+    /// `value_bytes` bytes in place): held in its slot when it is at most a word (and its
+    /// timestamp below [`HELD_VALUE_TIMESTAMP_MS_END`]), else in the arena chunk held. Its
+    /// offset, or `None`, having done nothing, when it does not fit (the caller appends it
+    /// through [`Log::append_leased`], which takes a new chunk or segment or refuses it).
     ///
     /// Why a path of its own: a single-record append is nothing but this, and a producer
     /// slower than its readers keeps them on the lines it is writing (see
