@@ -168,8 +168,8 @@ fn decode_varint(bytes: &[u8]) -> (u64, &[u8]) {
     unreachable!("a varint written by encode_varint ends within {VARINT_BYTES_MAX} bytes")
 }
 
-/// One record slot: its timestamp (sign-tagged) and its location. Stored as two arrays (see
-/// [`Segment`]), so a fan-out reader, which needs only locations, touches half the bytes.
+/// One record slot's two words: its timestamp (sign-tagged) and its location, or a held value
+/// and its location word. Stored side by side (`SlotWords`).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Slot {
     /// `timestamp_ms` for an inline record, `!timestamp_ms` (negative) for an out-of-line one,
