@@ -52,13 +52,27 @@ fn let_the_collector_catch_up() {
 /// batches of 1024 they moved the keyed figure by ±8 bytes per record from run to run.)
 const BATCH_RECORDS: usize = 64;
 
+/// How a shape's records are appended.
+#[derive(Clone, Copy, Debug)]
+enum Appended {
+    /// In batches of [`BATCH_RECORDS`] through the shared protocol (`produce_batch`).
+    InBatches,
+    /// One value at a time by the partition's exclusive producer (`append_values` of one
+    /// value): a value of up to 8 bytes is then held in its slot, with no arena bytes.
+    AloneByExclusiveProducer,
+}
+
 /// The engine's overhead per record, in bytes: the growth of the live heap while `count`
-/// records made by `make` are appended (in batches of [`BATCH_RECORDS`]) to a partition that
+/// records made by `make` are appended (as `appended` says) to a partition that
 /// already holds `count` records, less their payload (key + value + headers), divided by
 /// `count`. Measured on the second `count` records, so that what a partition or a thread
 /// allocates once (directory, the first segment's sizing, spare descriptors, the collector's
 /// thread state) is not read as a per-record cost; `count` is a whole number of segments.
-fn overhead_bytes_per_record(count: usize, make: impl Fn(usize) -> Record) -> f64 {
+fn overhead_bytes_per_record(
+    count: usize,
+    appended: Appended,
+    make: impl Fn(usize) -> Record,
+) -> f64 {
     assert_eq!(count % 4096, 0, "whole segments");
     let engine = Engine::new();
     engine
@@ -92,9 +106,18 @@ fn overhead_bytes_per_record(count: usize, make: impl Fn(usize) -> Record) -> f6
     // up (it also frees what an earlier shape's engine retired) before each count.
     let append_on_own_thread = |batches: &[Vec<Record>]| {
         std::thread::scope(|scope| {
-            scope.spawn(|| {
-                for batch in batches {
-                    handle.produce_batch(batch).unwrap();
+            scope.spawn(|| match appended {
+                Appended::InBatches => {
+                    for batch in batches {
+                        handle.produce_batch(batch).unwrap();
+                    }
+                }
+                Appended::AloneByExclusiveProducer => {
+                    let mut producer = handle.exclusive_producer().unwrap();
+                    for record in batches.iter().flatten() {
+                        let value = record.value.as_ref().expect("values alone");
+                        producer.append_values(&[value.as_slice()]).unwrap();
+                    }
                 }
             });
         });
@@ -112,20 +135,28 @@ fn overhead_bytes_per_record(count: usize, make: impl Fn(usize) -> Record) -> f6
 
 /// Goal: each record shape costs the engine at most 32 bytes per record beyond its payload.
 /// Method: one shape after another in one test (the allocator counts the whole process, so
-/// no other test may run in this binary): 8-byte values (the fan-out benchmark's records),
-/// keyed 100-byte records with a header (its framing included), and 6000-byte values (stored
-/// out of line).
+/// no other test may run in this binary): 8-byte values (the fan-out benchmark's records) in
+/// batches and appended alone by an exclusive producer (held in their slots), keyed 100-byte
+/// records with a header (its framing included), and 6000-byte values (stored out of line).
 #[test]
 fn engine_overhead_per_record_stays_within_32_bytes() {
-    let shapes: [(&str, usize, MakeRecord); 3] = [
+    let shapes: [(&str, usize, Appended, MakeRecord); 4] = [
         (
             "8-byte values",
             segments(256),
+            Appended::InBatches,
+            Box::new(|i| Record::value((i as u64).to_le_bytes().to_vec())),
+        ),
+        (
+            "8-byte values appended alone (held in their slots)",
+            segments(64),
+            Appended::AloneByExclusiveProducer,
             Box::new(|i| Record::value((i as u64).to_le_bytes().to_vec())),
         ),
         (
             "keyed 100-byte records with a header",
             segments(64),
+            Appended::InBatches,
             Box::new(|i| Record {
                 key: Some(format!("key-{i:08}").as_str().into()),
                 value: Some(vec![b'v'; 88].into()),
@@ -139,11 +170,12 @@ fn engine_overhead_per_record_stays_within_32_bytes() {
         (
             "6000-byte values (out of line)",
             segments(5),
+            Appended::InBatches,
             Box::new(|i| Record::value(vec![(i % 251) as u8; 6000])),
         ),
     ];
-    for (name, count, make) in shapes {
-        let overhead = overhead_bytes_per_record(count, make);
+    for (name, count, appended, make) in shapes {
+        let overhead = overhead_bytes_per_record(count, appended, make);
         println!("engine overhead, {name}: {overhead:.2} bytes/record over {count} records");
         assert!(overhead <= 32.0, "{name}: {overhead} bytes/record");
     }
