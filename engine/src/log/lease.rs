@@ -57,9 +57,13 @@ pub struct Lease {
     /// The log it was taken on, by address (checked in debug builds).
     log_address: usize,
     // The next offset to append at is the high watermark, which only the holder moves
-    // (LEASE): read back from the log, not kept here, since a store per record is what a
-    // single-record producer waits on (`docs/PERFORMANCE.md`), and a load of its own last
-    // store is not.
+    // (LEASE): read back from the log ([`Log::leased_next`]), not kept here, since a store
+    // per record is what a single-record producer waits on (`docs/PERFORMANCE.md`), and a
+    // load of its own last store is not.
+    /// Debug builds only: the end the holder last published, which LEASE says the high
+    /// watermark still is whenever the holder reads it back.
+    #[cfg(debug_assertions)]
+    published_end: i64,
     /// The segment holding the next offset, by number, once looked up (LEASE-SEGMENT).
     segment: Option<(u64, NonNull<Segment>)>,
     /// Arena bytes of that segment reserved and not used yet (`start..end`).
@@ -105,6 +109,8 @@ impl Log {
                 debug_assert_eq!(self.high_watermark.load(Ordering::Acquire), next, "LEASE");
                 return Ok(Lease {
                     log_address: self as *const Log as usize,
+                    #[cfg(debug_assertions)]
+                    published_end: next,
                     segment: None,
                     arena: 0..0,
                     descriptor: Descriptor::default(),
@@ -118,7 +124,7 @@ impl Log {
         debug_assert_eq!(lease.log_address, self as *const Log as usize);
         let guard = crossbeam_epoch::pin();
         let mut open = Descriptor::for_batch(0);
-        open.base = self.high_watermark.load(Ordering::Relaxed);
+        open.base = self.leased_next(&lease);
         // LEASE: nobody else replaces the leased descriptor, so a swap is the CAS.
         let leased = self.last_installed.swap(open, Ordering::AcqRel, &guard);
         // SAFETY: the swap returned the installed descriptor, never null.
@@ -138,22 +144,39 @@ impl Log {
         debug_assert_eq!(lease.log_address, self as *const Log as usize);
         let count = batch.len();
         debug_assert!(count > 0);
-        // LEASE: the high watermark is the holder's own last store.
-        let base = self.high_watermark.load(Ordering::Relaxed);
+        let base = self.leased_next(lease);
         if base + count as i64 - self.log_start.load(Ordering::Relaxed) > RETAINED_RECORDS_MAX {
             return Err(AppendError::LogFull);
         }
         if !self.lay_in_leased_segment(lease, base, batch) {
             self.lay_and_complete_leased(lease, base, batch);
         }
-        self.publish_leased(base + count as i64);
+        self.publish_leased(lease, base + count as i64);
         Ok(base)
+    }
+
+    /// The offset the holder appends at next: the high watermark, its own last store (LEASE;
+    /// checked in debug builds against the end it last published).
+    #[inline(always)]
+    fn leased_next(&self, lease: &Lease) -> i64 {
+        let next = self.high_watermark.load(Ordering::Relaxed);
+        #[cfg(debug_assertions)]
+        debug_assert_eq!(next, lease.published_end, "LEASE: only the holder moves it");
+        #[cfg(not(debug_assertions))]
+        let _ = lease;
+        next
     }
 
     /// Publish the records the holder laid and stored up to `end`: the new high watermark
     /// (the lease's next offset) and the wake-up check.
     #[inline(always)]
-    fn publish_leased(&self, end: i64) {
+    fn publish_leased(&self, lease: &mut Lease, end: i64) {
+        #[cfg(debug_assertions)]
+        {
+            lease.published_end = end;
+        }
+        #[cfg(not(debug_assertions))]
+        let _ = lease;
         // Release: the bytes and slot words stored before happen before any read bounded by
         // the new high watermark (the same publication as a completion's CAS).
         self.high_watermark.store(end, Ordering::Release);
@@ -178,8 +201,7 @@ impl Log {
         fill: impl FnOnce(&mut [u8]),
     ) -> Option<i64> {
         debug_assert_eq!(lease.log_address, self as *const Log as usize);
-        // LEASE: the high watermark is the holder's own last store.
-        let base = self.high_watermark.load(Ordering::Relaxed);
+        let base = self.leased_next(lease);
         let (number, segment) = lease.segment?;
         if number != base as u64 >> SEGMENT_RECORDS_SHIFT
             || base + 1 - self.log_start.load(Ordering::Relaxed) > RETAINED_RECORDS_MAX
@@ -199,7 +221,7 @@ impl Log {
         {
             // LEASE: the slot is the high watermark's, stored by no one else.
             segment.store_held_value(slot, value_bytes, timestamp_ms, fill);
-            self.publish_leased(base + 1);
+            self.publish_leased(lease, base + 1);
             return Some(base);
         }
         // A chunk taken for smaller values may hold a value past the inline limit: that one
@@ -214,7 +236,7 @@ impl Log {
         unsafe { segment.lay_in_place(arena_start, value_bytes, fill) };
         // LEASE: the slot is the high watermark's, stored by no one else.
         segment.store_fixed_run(slot, 1, arena_start, value_bytes, timestamp_ms);
-        self.publish_leased(base + 1);
+        self.publish_leased(lease, base + 1);
         Some(base)
     }
 
@@ -561,6 +583,21 @@ mod tests {
         .unwrap();
         assert_eq!(read, expected);
         log.release_lease(lease);
+    }
+
+    /// Goal: in debug builds the holder notices a high watermark it did not move (LEASE broken)
+    /// instead of appending after it. Method: a lease, one append, the high watermark moved
+    /// behind the holder's back, another append: it must panic naming LEASE.
+    #[cfg(debug_assertions)]
+    #[test]
+    #[should_panic(expected = "LEASE")]
+    fn a_high_watermark_moved_behind_the_holder_is_caught() {
+        let log = Log::new();
+        let mut lease = log.lease().unwrap();
+        log.append_leased(&mut lease, &FixedTestValues { count: 1, first: 0 })
+            .unwrap();
+        log.high_watermark.store(5, Ordering::Release);
+        let _ = log.append_leased(&mut lease, &FixedTestValues { count: 1, first: 1 });
     }
 
     /// Goal: while a lease is held no other append lands, and a second lease is refused.
