@@ -28,11 +28,19 @@
 //! - `store, held in slot, recycled`: the same in a ring of [`RECYCLED_RECORDS`] cells, which
 //!   the producer enters again once the reader has left them (it publishes its position every
 //!   [`CONSUMED_EVERY_RECORDS`]), as the engine's segments come back from its pool and the
-//!   disruptor's ring slots come round. The other variants write fresh memory: lines no other
+//!   disruptor's ring slots come round; `, 2 MiB` in a ring of [`RECYCLED_LARGE_RECORDS`]
+//!   cells, larger than a core's L2. The other variants write fresh memory: lines no other
 //!   core has read.
 //!
+//! Every variant's reader loads the cursor before each record, except those marked `, reader
+//! as the engine's`: they load it only once they have read all they last saw there, as the
+//! engine's `PartitionReader` loads the high watermark (`Log::read_chunks_seen`). Beside
+//! each array variant's rate it prints how far behind the cursor its reader was, on average,
+//! when it loaded it: a held cell is cheap only when its reader runs far behind, and a reader
+//! as the engine's keeps close (see `docs/PERFORMANCE.md`, single-record fan-out).
+//!
 //! The engine's and the disruptor's single-record fan-out run in the same rounds, in turn
-//! with the five, and every run is verified as the benches verify. Prints each one's median
+//! with the array variants, and every run is verified as the benches verify. Prints each one's median
 //! over the rounds and its ratio to the disruptor's median. Threads are pinned as the benches
 //! pin them, and threads 0 and 1 are probed before and after (`core_distance`).
 
@@ -52,32 +60,67 @@ const TIMESTAMP_MS: u64 = 1_700_000_000_000;
 /// Cells of the `recycled` variant's ring: two segments' worth, about what the engine's
 /// single-record fan-out keeps in circulation (trimmed every 4096 records).
 const RECYCLED_RECORDS: u64 = 8_192;
+/// Cells of the `2 MiB` variants' ring (16 bytes each): past a core's L2 (1 MiB here).
+const RECYCLED_LARGE_RECORDS: u64 = 131_072;
 /// How often the reader of the `recycled` variant publishes its position.
 const CONSUMED_EVERY_RECORDS: u64 = 256;
-/// The array-log variants run: a name, how each record is published, how it is laid out.
-const VARIANTS: [(&str, Publication, Layout); 7] = [
-    ("store", Publication::Store, Layout::Value),
-    ("store+fence", Publication::StoreFence, Layout::Value),
-    ("cas", Publication::Cas, Layout::Value),
+/// The array-log variants run: a name, how each record is published, how it is laid out,
+/// how the reader learns of new records.
+const VARIANTS: [(&str, Publication, Layout, Reading); 10] = [
+    (
+        "store",
+        Publication::Store,
+        Layout::Value,
+        Reading::EveryRecord,
+    ),
+    (
+        "store+fence",
+        Publication::StoreFence,
+        Layout::Value,
+        Reading::EveryRecord,
+    ),
+    ("cas", Publication::Cas, Layout::Value, Reading::EveryRecord),
     (
         "store, +location",
         Publication::Store,
         Layout::ValueLocation,
+        Reading::EveryRecord,
     ),
     (
         "store, +location+timestamp",
         Publication::Store,
         Layout::ValueLocationTimestamp,
+        Reading::EveryRecord,
     ),
     (
         "store, held in slot",
         Publication::Store,
         Layout::HeldInSlot,
+        Reading::EveryRecord,
     ),
     (
         "store, held in slot, recycled",
         Publication::Store,
-        Layout::HeldInSlotRecycled,
+        Layout::HeldInSlotRecycled(RECYCLED_RECORDS),
+        Reading::EveryRecord,
+    ),
+    (
+        "store, held in slot, recycled, 2 MiB",
+        Publication::Store,
+        Layout::HeldInSlotRecycled(RECYCLED_LARGE_RECORDS),
+        Reading::EveryRecord,
+    ),
+    (
+        "store, held in slot, recycled, reader as the engine's",
+        Publication::Store,
+        Layout::HeldInSlotRecycled(RECYCLED_RECORDS),
+        Reading::WhenCaughtUp,
+    ),
+    (
+        "store, held in slot, recycled, 2 MiB, reader as the engine's",
+        Publication::Store,
+        Layout::HeldInSlotRecycled(RECYCLED_LARGE_RECORDS),
+        Reading::WhenCaughtUp,
     ),
 ];
 
@@ -96,7 +139,17 @@ enum Layout {
     ValueLocation,
     ValueLocationTimestamp,
     HeldInSlot,
-    HeldInSlotRecycled,
+    /// Held in slot, in a ring of this many cells.
+    HeldInSlotRecycled(u64),
+}
+
+/// When the reader loads the cursor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Reading {
+    /// Before each record.
+    EveryRecord,
+    /// Only once it has read all it last saw there (the engine's reader).
+    WhenCaughtUp,
 }
 
 /// One value word per record (8-byte values), a location and a timestamp word per record
@@ -107,6 +160,10 @@ struct ArrayLog {
     held: Box<[AtomicU64]>,
     /// Where the reader of the `recycled` variant has read up to, as it last published.
     consumed: CachePadded<AtomicU64>,
+    /// How far behind the cursor the reader was, on average, each time it loaded it (in
+    /// records; set when the reader ends): whether it trails its producer or follows it
+    /// within a line or two.
+    lag_at_load_records: AtomicU64,
     locations: Box<[AtomicU64]>,
     timestamps: Box<[AtomicU64]>,
     published: CachePadded<AtomicU64>,
@@ -151,15 +208,22 @@ fn words(records: u64) -> Box<[AtomicU64]> {
 
 /// The single-record fan-out on the array log, records laid out as `layout` says, each
 /// published with `publication`.
-fn array_log_run(publication: Publication, layout: Layout, workload: &FanOut) -> Run {
+/// Also returns the reader's mean lag behind the cursor at its loads of it, in records.
+fn array_log_run(
+    publication: Publication,
+    layout: Layout,
+    reading: Reading,
+    workload: &FanOut,
+) -> (Run, u64) {
     let log = ArrayLog {
         values: words(workload.records),
         held: match layout {
             Layout::HeldInSlot => words(2 * workload.records),
-            Layout::HeldInSlotRecycled => words(2 * RECYCLED_RECORDS),
+            Layout::HeldInSlotRecycled(cells) => words(2 * cells),
             _ => words(0),
         },
         consumed: CachePadded::new(AtomicU64::new(0)),
+        lag_at_load_records: AtomicU64::new(0),
         locations: words(workload.records),
         timestamps: words(workload.records),
         published: CachePadded::new(AtomicU64::new(0)),
@@ -168,14 +232,22 @@ fn array_log_run(publication: Publication, layout: Layout, workload: &FanOut) ->
     // The position the producer last saw the reader at (`recycled`: it enters a cell again
     // only once the reader has left it).
     let mut consumed = 0;
-    workload.time_consumers(
+    let run = workload.time_consumers(
         |_| {
             let mut tally = Tally::default();
             let mut position = 0;
+            // The cursor as the reader last loaded it.
+            let mut seen = 0;
+            let (mut lag_total, mut loads) = (0u64, 0u64);
             while position < workload.records {
-                if log.published.load(Ordering::Acquire) == position {
-                    wait_briefly();
-                    continue;
+                if reading == Reading::EveryRecord || position == seen {
+                    seen = log.published.load(Ordering::Acquire);
+                    lag_total += seen - position;
+                    loads += 1;
+                    if seen == position {
+                        wait_briefly();
+                        continue;
+                    }
                 }
                 let value = match layout {
                     Layout::Value => log.values[position as usize].load(Ordering::Relaxed),
@@ -183,7 +255,7 @@ fn array_log_run(publication: Publication, layout: Layout, workload: &FanOut) ->
                         let at = log.locations[position as usize].load(Ordering::Relaxed);
                         log.values[at as usize].load(Ordering::Relaxed)
                     }
-                    Layout::HeldInSlot | Layout::HeldInSlotRecycled => {
+                    Layout::HeldInSlot | Layout::HeldInSlotRecycled(_) => {
                         let cell = 2 * (position % log.held_records()) as usize;
                         let location = log.held[cell + 1].load(Ordering::Relaxed);
                         assert_eq!(location, TIMESTAMP_MS, "a held value's location word");
@@ -196,6 +268,8 @@ fn array_log_run(publication: Publication, layout: Layout, workload: &FanOut) ->
                     log.consumed.store(position, Ordering::Release);
                 }
             }
+            log.lag_at_load_records
+                .store(lag_total / loads.max(1), Ordering::Relaxed);
             tally
         },
         |batch| {
@@ -207,7 +281,7 @@ fn array_log_run(publication: Publication, layout: Layout, workload: &FanOut) ->
                 let value = u64::from_ne_bytes(value);
                 match layout {
                     Layout::Value => log.values[at].store(value, Ordering::Relaxed),
-                    Layout::HeldInSlot | Layout::HeldInSlotRecycled => {
+                    Layout::HeldInSlot | Layout::HeldInSlotRecycled(_) => {
                         while sequence + CONSUMED_EVERY_RECORDS >= consumed + log.held_records() {
                             consumed = log.consumed.load(Ordering::Acquire);
                             if sequence + CONSUMED_EVERY_RECORDS >= consumed + log.held_records() {
@@ -232,7 +306,8 @@ fn array_log_run(publication: Publication, layout: Layout, workload: &FanOut) ->
                 log.publish(publication, sequence + 1);
             }
         },
-    )
+    );
+    (run, log.lag_at_load_records.load(Ordering::Relaxed))
 }
 
 /// Records per second of a verified run.
@@ -267,25 +342,33 @@ fn main() {
     println!("threads 0 and 1 before: {}", probe());
     let names: Vec<&str> = ["disruptor", "engine"]
         .into_iter()
-        .chain(VARIANTS.map(|(name, _, _)| name))
+        .chain(VARIANTS.map(|(name, _, _, _)| name))
         .collect();
     let mut rates: Vec<Vec<f64>> = vec![Vec::new(); names.len()];
+    // The array variants' readers' mean lag at a cursor load, per round.
+    let mut lags: Vec<Vec<f64>> = vec![Vec::new(); VARIANTS.len()];
     for _ in 0..rounds {
         let disruptor = DisruptorRing::fan_out(&workload).expect("the disruptor runs fan-out");
         rates[0].push(rate(names[0], &workload, disruptor));
         let engine = EngineFastPath::fan_out(&workload).expect("the engine runs fan-out");
         rates[1].push(rate(names[1], &workload, engine));
-        for (i, (name, publication, layout)) in VARIANTS.into_iter().enumerate() {
-            let run = array_log_run(publication, layout, &workload);
+        for (i, (name, publication, layout, reading)) in VARIANTS.into_iter().enumerate() {
+            let (run, lag_records) = array_log_run(publication, layout, reading, &workload);
             rates[2 + i].push(rate(name, &workload, run));
+            lags[i].push(lag_records as f64);
         }
     }
     println!("threads 0 and 1 after: {}", probe());
     let medians: Vec<f64> = rates.into_iter().map(median).collect();
+    let lags: Vec<f64> = lags.into_iter().map(median).collect();
     println!("single-record fan-out, 8-byte values, 1 consumer, median of {rounds} rounds:");
-    for (name, median) in names.iter().zip(&medians) {
+    for (i, (name, median)) in names.iter().zip(&medians).enumerate() {
+        // The reader's lag: how far behind the cursor it was when it loaded it.
+        let lag = i.checked_sub(2).map_or(String::new(), |v| {
+            format!("  reader {:>6.0} behind", lags[v])
+        });
         println!(
-            "{name:>29}: {:7.1} M records/s  {:5.2}x the disruptor",
+            "{name:>60}: {:7.1} M records/s  {:5.2}x the disruptor{lag}",
             median / 1e6,
             median / medians[0]
         );
