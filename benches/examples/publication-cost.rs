@@ -40,9 +40,10 @@
 //! as the engine's keeps close (see `docs/PERFORMANCE.md`, single-record fan-out).
 //!
 //! The engine's and the disruptor's single-record fan-out run in the same rounds, in turn
-//! with the array variants, and every run is verified as the benches verify. Prints each one's median
-//! over the rounds and its ratio to the disruptor's median. Threads are pinned as the benches
-//! pin them, and threads 0 and 1 are probed before and after (`core_distance`).
+//! with the array variants, and every run is verified as the benches verify. Prints each
+//! one's median over the rounds and its ratio to the disruptor's median. Threads are pinned
+//! as the benches pin them, and threads 0 and 1 are probed before and after
+//! (`core_distance`).
 
 use std::sync::atomic::{fence, AtomicU32, AtomicU64, Ordering};
 
@@ -207,8 +208,8 @@ fn words(records: u64) -> Box<[AtomicU64]> {
 }
 
 /// The single-record fan-out on the array log, records laid out as `layout` says, each
-/// published with `publication`.
-/// Also returns the reader's mean lag behind the cursor at its loads of it, in records.
+/// published with `publication`, the reader loading the cursor as `reading` says; and that
+/// reader's mean lag behind the cursor at its loads of it, in records.
 fn array_log_run(
     publication: Publication,
     layout: Layout,
@@ -364,8 +365,8 @@ fn main() {
     println!("single-record fan-out, 8-byte values, 1 consumer, median of {rounds} rounds:");
     for (i, (name, median)) in names.iter().zip(&medians).enumerate() {
         // The reader's lag: how far behind the cursor it was when it loaded it.
-        let lag = i.checked_sub(2).map_or(String::new(), |v| {
-            format!("  reader {:>6.0} behind", lags[v])
+        let lag = i.checked_sub(2).map_or(String::new(), |variant| {
+            format!("  reader {:>6.0} behind", lags[variant])
         });
         println!(
             "{name:>60}: {:7.1} M records/s  {:5.2}x the disruptor{lag}",
