@@ -1,10 +1,11 @@
 //! One segment of a partition log: a fixed number of record slots plus a byte arena.
 //!
 //! Layout (the record layout the fast fetch path is designed around):
-//! - slots: [`SEGMENT_RECORDS`] slots of 16 bytes, slot `i` holding the record at offset
-//!   `base_offset + i`: two words side by side, its timestamp and its location (or, for a
-//!   value of at most [`HELD_VALUE_BYTES_MAX`] bytes appended alone, the value itself and its
-//!   timestamp), so that a record's words are stored and loaded in one cache line.
+//! - slots: [`SEGMENT_RECORDS`] slots of two words, slot `i` holding the record at offset
+//!   `base_offset + i`: its timestamp and its location (or, for a value of at most
+//!   [`HELD_VALUE_BYTES_MAX`] bytes appended alone, the value itself and a location word
+//!   carrying its timestamp), each word in an array of its own, so that held values lie 8 to
+//!   a cache line ([`HeldRun`]).
 //! - `arena`: one contiguous byte buffer; the appenders of a segment reserve disjoint ranges of
 //!   it with one `fetch_add` per batch, so a record's bytes are contiguous and a batch's records
 //!   are adjacent (a fan-out reader streams the arena).
@@ -33,8 +34,10 @@
 //!   be negative, is never read as an out-of-line tag ([`Slot::is_out_of_line`]).
 //!   Why: a one-record append into the arena stores three words in three streams of cache
 //!   lines (value, location, timestamp) and its reader loads two of them, each a line the
-//!   producer is still writing; held in the slot, it stores one 16-byte cell, which the
-//!   reader loads as one line (`docs/PERFORMANCE.md`: the single-record fan-out).
+//!   producer is still writing; held in the slot, it stores two words, and a reader of
+//!   values loads only the value word while the slot is in the segment's held run
+//!   ([`HeldRun`]): 8 bytes a record of the lines the producer is writing, where a 16-byte
+//!   cell of both words was 16 (`docs/PERFORMANCE.md`: the single-record fan-out).
 //!
 //! Record bytes: `[key][headers block][value]`, the headers block being `count` then per
 //! header `key_len, value_code, key, value`, each number an LEB128 varint and `value_code`
@@ -169,7 +172,7 @@ fn decode_varint(bytes: &[u8]) -> (u64, &[u8]) {
 }
 
 /// One record slot's two words: its timestamp (sign-tagged) and its location, or a held value
-/// and its location word. Stored side by side (`SlotWords`).
+/// and its location word. Stored in two arrays (`Segment::timestamps_tagged`, `locations`).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Slot {
     /// `timestamp_ms` for an inline record, `!timestamp_ms` (negative) for an out-of-line one,
@@ -478,11 +481,20 @@ impl Drop for Arena {
 pub struct Segment {
     /// Offset of slot 0. Set while the segment is exclusively owned, before it is linked.
     base_offset: i64,
-    /// [`SEGMENT_RECORDS`] slots: slot `i` is stored by whoever completes the batch holding
+    /// The first word of each of [`SEGMENT_RECORDS`] slots ([`Slot::timestamp_tagged`]: a
+    /// timestamp, or a held value): slot `i` is stored by whoever completes the batch holding
     /// offset `base_offset + i` (each completer stores the same words; atomics, because a late
     /// completer may store while a reader reads), and read only after the high watermark
-    /// covers it. Its two words side by side ([`SlotWords`]).
-    slots: Box<[SlotWords]>,
+    /// covers it. An array of its own, beside [`Segment::locations`], so that held values lie
+    /// 8 to a cache line and a reader of a held run loads nothing else (see [`HeldRun`]).
+    timestamps_tagged: Box<[AtomicI64; SLOTS]>,
+    /// The second word of each slot ([`Slot::location`]), stored and read as the first.
+    locations: Box<[AtomicU64; SLOTS]>,
+    /// The exclusive producer's latest run of held values in this segment ([`HeldRun`]
+    /// packed; 0 for none). Stored by the lease holder alone, when a run opens and when it
+    /// closes, before the high watermark that publishes the run's slots; read by every
+    /// reader of values, so it sits with the read-mostly fields, not with the cursor below.
+    held_run: AtomicU64,
     arena: Arena,
     /// Next free arena byte. May run past the capacity: a writer that finds its range beyond
     /// the end stores its records out of line instead.
@@ -496,15 +508,58 @@ pub struct Segment {
     has_out_of_line: AtomicBool,
 }
 
-/// One slot's two words ([`Slot`]), side by side, 16-aligned so that they share a cache line:
-/// the one-record append stores both and the one-record read loads both (a value held in the
-/// slot: its whole record). A reader of a fixed run's values loads one location word per run
-/// ([`Segment::for_each_value`]), so the fan-out reader of batches does not stream the
-/// timestamps beside the locations. (Until 2026-12-06 the two were separate arrays.)
-#[repr(C, align(16))]
-struct SlotWords {
-    timestamp_tagged: AtomicI64,
-    location: AtomicU64,
+/// [`SEGMENT_RECORDS`] as an index: the length of each slot array, whose fixed size lets a
+/// slot index masked from an offset go unchecked.
+const SLOTS: usize = SEGMENT_RECORDS as usize;
+
+/// One word per slot, heap-allocated (a `Box<[_; SLOTS]>` made on the stack would copy 32 KiB).
+fn slot_words<W>(word: impl Fn() -> W) -> Box<[W; SLOTS]> {
+    let words: Box<[W]> = (0..SLOTS).map(|_| word()).collect();
+    words
+        .try_into()
+        .unwrap_or_else(|_| unreachable!("SLOTS words were made"))
+}
+
+/// A run of values held in their slots (see the module docs), all of one length, appended one
+/// after another by the exclusive producer (`log/lease.rs`): slots `first..end` of a segment,
+/// `end` being open (the segment's end) while the run goes on.
+///
+/// Invariant (HELD-RUN): every published slot in `first..end` holds a value of `len` bytes.
+/// The holder opens a run (stores it, open) before it stores the run's first slot, and
+/// closes it (stores its end) before it stores any other slot of the segment; a run left
+/// open ends with its segment, which the holder leaves only once it is full. Both stores
+/// come before the high watermark's `Release` store that publishes the slots they describe,
+/// so a reader that loaded a high watermark with `Acquire` and then the run finds, at
+/// worst, a later run, which says the same of the slots it covers. So a reader of values
+/// reads a held run's value words alone: 8 a line, where each held cell was 16 bytes with its
+/// location word, and a reader close behind its producer is bound by the lines the two trade
+/// (`docs/PERFORMANCE.md`, single-record fan-out).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HeldRun {
+    /// Its first slot.
+    pub first: usize,
+    /// One past its last slot: [`SEGMENT_RECORDS`] while open.
+    pub end: usize,
+    /// Its values' length in bytes, at most [`HELD_VALUE_BYTES_MAX`].
+    pub len: usize,
+}
+
+impl HeldRun {
+    /// Packed: `first` (16 bits) | `end` (16) | `len + 1` (8), so that 0 is no run.
+    fn pack(first: usize, end: usize, len: usize) -> u64 {
+        debug_assert!(first <= end && end <= SLOTS && len <= HELD_VALUE_BYTES_MAX);
+        first as u64 | (end as u64) << 16 | (len as u64 + 1) << 32
+    }
+
+    #[inline(always)]
+    fn unpack(packed: u64) -> Option<HeldRun> {
+        let len = (packed >> 32) as u8;
+        (len != 0).then(|| HeldRun {
+            first: packed as u16 as usize,
+            end: (packed >> 16) as u16 as usize,
+            len: usize::from(len - 1),
+        })
+    }
 }
 
 // SAFETY: a segment's raw arena pointer is owned by it; all cross-thread access to slots and
@@ -529,12 +584,9 @@ impl Segment {
         debug_assert_eq!(base_offset as u64 % SEGMENT_RECORDS, 0);
         Segment {
             base_offset,
-            slots: (0..SEGMENT_RECORDS)
-                .map(|_| SlotWords {
-                    timestamp_tagged: AtomicI64::new(0),
-                    location: AtomicU64::new(0),
-                })
-                .collect(),
+            timestamps_tagged: slot_words(|| AtomicI64::new(0)),
+            locations: slot_words(|| AtomicU64::new(0)),
+            held_run: AtomicU64::new(0),
             arena: Arena::new(arena_bytes.clamp(ARENA_BYTES_MIN, ARENA_BYTES_MAX)),
             arena_cursor_bytes: CachePadded::new(AtomicU64::new(0)),
             has_out_of_line: AtomicBool::new(false),
@@ -574,6 +626,7 @@ impl Segment {
         // SAFETY: forwarded from this function's contract.
         unsafe { self.release_out_of_line(written_slots) };
         self.base_offset = base_offset;
+        self.held_run = AtomicU64::new(0);
         self.arena_cursor_bytes = CachePadded::new(AtomicU64::new(0));
     }
 
@@ -757,11 +810,8 @@ impl Segment {
     /// batch stores the same word, so repeated and late stores are harmless (see `log.rs`).
     #[inline(always)]
     pub fn store_slot(&self, index: usize, slot: Slot) {
-        let words = &self.slots[index];
-        words
-            .timestamp_tagged
-            .store(slot.timestamp_tagged, Ordering::Relaxed);
-        words.location.store(slot.location, Ordering::Relaxed);
+        self.timestamps_tagged[index].store(slot.timestamp_tagged, Ordering::Relaxed);
+        self.locations[index].store(slot.location, Ordering::Relaxed);
     }
 
     /// Store a plain value of `value_bytes` bytes (at most [`HELD_VALUE_BYTES_MAX`]; `fill`
@@ -781,6 +831,31 @@ impl Segment {
         self.store_slot(index, Slot::held_value(value, value_bytes, timestamp_ms));
     }
 
+    /// Open a run of held values of `len` bytes at slot `first` (HELD-RUN), before that
+    /// slot is stored. The exclusive producer's alone, like the slots it describes.
+    #[inline]
+    pub fn open_held_run(&self, first: usize, len: usize) {
+        self.held_run
+            .store(HeldRun::pack(first, SLOTS, len), Ordering::Relaxed);
+    }
+
+    /// Close the open held run at slot `end` (HELD-RUN), before that slot is stored.
+    pub fn close_held_run(&self, end: usize) {
+        let run = HeldRun::unpack(self.held_run.load(Ordering::Relaxed));
+        let run = run.expect("HELD-RUN: only an open run is closed");
+        debug_assert_eq!(run.end, SLOTS, "HELD-RUN: only an open run is closed");
+        self.held_run
+            .store(HeldRun::pack(run.first, end, run.len), Ordering::Relaxed);
+    }
+
+    /// The latest held run (HELD-RUN), if any.
+    #[inline(always)]
+    pub fn held_run(&self) -> Option<HeldRun> {
+        // Relaxed: the reader's Acquire load of the high watermark ordered the run's stores
+        // before this load, as it did the slots' (see `HeldRun`).
+        HeldRun::unpack(self.held_run.load(Ordering::Relaxed))
+    }
+
     /// Store the words of `count` fixed-size plain values laid back to back from
     /// `arena_start` (a [`crate::descriptor::PartWords::Fixed`] part) into slots from
     /// `slot_first`, as one run: the head's timestamp, then each location naming the head
@@ -798,14 +873,11 @@ impl Segment {
         debug_assert!(
             slot_first < SEGMENT_RECORDS as usize && SEGMENT_RECORDS as u32 <= INLINE_KEY_LEN_MASK
         );
-        self.slots[slot_first]
-            .timestamp_tagged
-            .store(timestamp_ms, Ordering::Relaxed);
+        self.timestamps_tagged[slot_first].store(timestamp_ms, Ordering::Relaxed);
         // A run of one is a plain value with its own timestamp; a longer run keeps its end in
         // its second slot's timestamp word, which no reader reads as a timestamp.
         let head = if count > 1 {
-            self.slots[slot_first + 1]
-                .timestamp_tagged
+            self.timestamps_tagged[slot_first + 1]
                 .store((slot_first + count) as i64, Ordering::Relaxed);
             slot_first as u32 + 1
         } else {
@@ -813,8 +885,8 @@ impl Segment {
         };
         let shape = (value_bytes as u64) << 32 | u64::from(PLAIN_META | head) << 48;
         let mut start = u64::from(arena_start);
-        for words in &self.slots[slot_first..slot_first + count] {
-            words.location.store(start | shape, Ordering::Relaxed);
+        for location in &self.locations[slot_first..slot_first + count] {
+            location.store(start | shape, Ordering::Relaxed);
             start += value_bytes as u64;
         }
     }
@@ -835,9 +907,7 @@ impl Segment {
         // A run's head is published with the run (it is its first slot).
         let timestamp_at = run_head(location).unwrap_or(index);
         Slot {
-            timestamp_tagged: self.slots[timestamp_at]
-                .timestamp_tagged
-                .load(Ordering::Relaxed),
+            timestamp_tagged: self.timestamps_tagged[timestamp_at].load(Ordering::Relaxed),
             location,
         }
     }
@@ -850,7 +920,7 @@ impl Segment {
     unsafe fn location(&self, index: usize) -> u64 {
         // Relaxed: the caller's Acquire load of the high watermark ordered the completing
         // stores before this load.
-        self.slots[index].location.load(Ordering::Relaxed)
+        self.locations[index].load(Ordering::Relaxed)
     }
 
     /// The `len` bytes of the value slot `index` holds (see the module docs).
@@ -860,7 +930,7 @@ impl Segment {
     #[inline(always)]
     unsafe fn held_value_bytes(&self, index: usize, len: usize) -> &[u8] {
         debug_assert!(len <= HELD_VALUE_BYTES_MAX);
-        let word = crate::sync::word_bytes(&self.slots[index].timestamp_tagged);
+        let word = crate::sync::word_bytes(&self.timestamps_tagged[index]);
         // SAFETY: the word's first `len` bytes are the value, in native order as
         // `Slot::held_value` stored them. A held value is stored once, by the exclusive
         // producer, before the high watermark published it, and its slot is not stored again
@@ -936,7 +1006,8 @@ impl Segment {
     /// through [`Segment::record`]. A fixed run's values follow one another in the arena, so
     /// a run is read from its first location word and its end (in its second slot's
     /// timestamp word), not one location word per record: a reader of values is bound by the
-    /// bytes it pulls, and this halves them for 8-byte values.
+    /// bytes it pulls, and this halves them for 8-byte values. Slots inside the held run
+    /// ([`HeldRun`]) are read from their value words alone, for the same reason.
     ///
     /// # Safety
     /// As [`Segment::record`], for every slot in `slots`.
@@ -946,6 +1017,16 @@ impl Segment {
         slots: std::ops::Range<usize>,
         mut each: impl FnMut(usize, Option<&'g [u8]>),
     ) {
+        if let Some(run) = self.held_run() {
+            if run.first <= slots.start && slots.end <= run.end {
+                for slot in slots {
+                    // SAFETY: forwarded; HELD-RUN: the published slots of the run hold a
+                    // value of `run.len` bytes.
+                    each(slot, Some(unsafe { self.held_value_bytes(slot, run.len) }));
+                }
+                return;
+            }
+        }
         let mut slot = slots.start;
         while slot < slots.end {
             // SAFETY: forwarded.
@@ -966,9 +1047,7 @@ impl Segment {
             let start = location as u32 as usize;
             let run_end = match run_head(location) {
                 // The run's second slot holds its end (a run has at least two members).
-                Some(head) => self.slots[head + 1]
-                    .timestamp_tagged
-                    .load(Ordering::Relaxed) as usize,
+                Some(head) => self.timestamps_tagged[head + 1].load(Ordering::Relaxed) as usize,
                 None => slot + 1,
             };
             let until = run_end.min(slots.end);
@@ -1121,8 +1200,8 @@ mod tests {
     #[test]
     fn a_fixed_run_shares_its_head_timestamp() {
         let mut segment = Segment::new(0, ARENA_BYTES_MIN);
-        for words in segment.slots.iter() {
-            words.timestamp_tagged.store(!77, Ordering::Relaxed);
+        for word in segment.timestamps_tagged.iter() {
+            word.store(!77, Ordering::Relaxed);
         }
         let start = segment.reserve_arena(24).unwrap();
         // SAFETY: the arena range is reserved by this test alone.

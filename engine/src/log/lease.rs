@@ -49,6 +49,9 @@ use crate::sync::{Backoff, Ordering};
 /// of a 4096-record segment).
 const ARENA_CHUNK_RECORDS: usize = 64;
 
+/// [`Lease::held_run_len`] while no held run is open.
+const NO_HELD_RUN: usize = usize::MAX;
+
 /// The right to append to one log alone, and where its appends go next. Taken with
 /// [`Log::lease`], given back with [`Log::release_lease`] (a lease dropped without release
 /// leaves the log refusing shared appends for good).
@@ -68,6 +71,10 @@ pub struct Lease {
     segment: Option<(u64, NonNull<Segment>)>,
     /// Arena bytes of that segment reserved and not used yet (`start..end`).
     arena: std::ops::Range<u32>,
+    /// The length of the values of the held run the holder is appending to in the segment
+    /// held ([`crate::segment::HeldRun`], HELD-RUN), or [`NO_HELD_RUN`]. A plain length, not
+    /// an `Option` of the run: the single-record path compares it per record.
+    held_run_len: usize,
     /// Reused to lay batches that take the general path.
     descriptor: Descriptor,
 }
@@ -113,6 +120,7 @@ impl Log {
                     published_end: next,
                     segment: None,
                     arena: 0..0,
+                    held_run_len: NO_HELD_RUN,
                     descriptor: Descriptor::default(),
                 });
             }
@@ -120,11 +128,14 @@ impl Log {
     }
 
     /// Give the lease back: shared appends resume at its next offset.
-    pub fn release_lease(&self, lease: Lease) {
+    pub fn release_lease(&self, mut lease: Lease) {
         debug_assert_eq!(lease.log_address, self as *const Log as usize);
+        let next = self.leased_next(&lease);
+        // HELD-RUN: shared appends store the slots from `next` on.
+        self.close_held_run(&mut lease, next);
         let guard = crossbeam_epoch::pin();
         let mut open = Descriptor::for_batch(0);
-        open.base = self.leased_next(&lease);
+        open.base = next;
         // LEASE: nobody else replaces the leased descriptor, so a swap is the CAS.
         let leased = self.last_installed.swap(open, Ordering::AcqRel, &guard);
         // SAFETY: the swap returned the installed descriptor, never null.
@@ -148,6 +159,7 @@ impl Log {
         if base + count as i64 - self.log_start.load(Ordering::Relaxed) > RETAINED_RECORDS_MAX {
             return Err(AppendError::LogFull);
         }
+        self.close_held_run(lease, base);
         if !self.lay_in_leased_segment(lease, base, batch) {
             self.lay_and_complete_leased(lease, base, batch);
         }
@@ -212,14 +224,18 @@ impl Log {
         // not recycled, while the lease is held.
         let segment = unsafe { segment.as_ref() };
         let slot = (base as u64 & (SEGMENT_RECORDS - 1)) as usize;
-        // A value of one word is held in its slot: one 16-byte cell stored, no arena (see
-        // `segment.rs`). Loom's atomics lend no address to read a held value through, so loom
+        // A value of one word is held in its slot: two words stored, no arena, and its readers
+        // load only the value word while it is in the held run (see `segment.rs`). Loom's atomics lend no address to read a held value through, so loom
         // models the arena form (both are published by the same high watermark store).
         if cfg!(not(loom))
             && value_bytes <= HELD_VALUE_BYTES_MAX
             && timestamp_ms < HELD_VALUE_TIMESTAMP_MS_END
         {
-            // LEASE: the slot is the high watermark's, stored by no one else.
+            if lease.held_run_len != value_bytes {
+                self.open_held_run(lease, base, value_bytes);
+            }
+            // LEASE: the slot is the high watermark's, stored by no one else. HELD-RUN: it is
+            // in the run just checked or opened.
             segment.store_held_value(slot, value_bytes, timestamp_ms, fill);
             self.publish_leased(lease, base + 1);
             return Some(base);
@@ -229,6 +245,7 @@ impl Log {
         if value_bytes > INLINE_RECORD_BYTES_MAX || lease.arena.len() < value_bytes {
             return None;
         }
+        self.close_held_run(lease, base);
         let arena_start = lease.arena.start;
         lease.arena.start += value_bytes as u32;
         // SAFETY: the arena range is this lease's own reservation; nothing reads it before the
@@ -238,6 +255,44 @@ impl Log {
         segment.store_fixed_run(slot, 1, arena_start, value_bytes, timestamp_ms);
         self.publish_leased(lease, base + 1);
         Some(base)
+    }
+
+    /// Open a held run of `len`-byte values at `base` (the high watermark), in the segment
+    /// held, closing the one open before (HELD-RUN).
+    #[cold]
+    #[inline(never)]
+    fn open_held_run(&self, lease: &mut Lease, base: i64, len: usize) {
+        self.close_held_run(lease, base);
+        let (number, segment) = lease
+            .segment
+            .expect("a held value goes to the segment held");
+        debug_assert_eq!(number, base as u64 >> SEGMENT_RECORDS_SHIFT);
+        // SAFETY: LEASE-SEGMENT, as in `append_one_leased`.
+        let segment = unsafe { segment.as_ref() };
+        segment.open_held_run((base as u64 & (SEGMENT_RECORDS - 1)) as usize, len);
+        lease.held_run_len = len;
+    }
+
+    /// Close the holder's open held run, if any, at `base` (the high watermark), before
+    /// anything but a value of the run is stored there (HELD-RUN).
+    #[inline(always)]
+    fn close_held_run(&self, lease: &mut Lease, base: i64) {
+        if std::mem::replace(&mut lease.held_run_len, NO_HELD_RUN) == NO_HELD_RUN {
+            return;
+        }
+        // The run is in the segment held: only the general path moves the lease to another
+        // segment, and it closes the run first.
+        let (number, segment) = lease
+            .segment
+            .expect("HELD-RUN: a run opens in the segment held");
+        // A run open in an earlier segment ends with it: the holder left it only once full.
+        if number != base as u64 >> SEGMENT_RECORDS_SHIFT {
+            return;
+        }
+        // SAFETY: LEASE-SEGMENT: the segment holding `base`, the high watermark, stays
+        // linked while the lease is held.
+        let segment = unsafe { segment.as_ref() };
+        segment.close_held_run((base as u64 & (SEGMENT_RECORDS - 1)) as usize);
     }
 
     /// The fast path: fixed-size values that fit the arena of the segment already held, laid
@@ -583,6 +638,109 @@ mod tests {
         .unwrap();
         assert_eq!(read, expected);
         log.release_lease(lease);
+    }
+
+    /// The values in `from..end` as a reader of values reads them (`Segment::for_each_value`,
+    /// which reads a held run's value words alone), `max_records` per read.
+    fn values_read_by_chunks(log: &Log, from: i64, end: i64, max_records: usize) -> Vec<Vec<u8>> {
+        let guard = crossbeam_epoch::pin();
+        let mut out = Vec::new();
+        let mut next = from;
+        while next < end {
+            let max_records = max_records.min((end - next) as usize);
+            let summary = log
+                .read_chunks(next, max_records, &guard, |_, segment, slots| {
+                    // SAFETY: `read_chunks` hands out published slots of a guarded segment.
+                    unsafe {
+                        segment.for_each_value(slots, |_, value| {
+                            out.push(value.expect("test values are non-null").to_vec())
+                        })
+                    };
+                    usize::MAX
+                })
+                .unwrap();
+            next += summary.count as i64;
+        }
+        out
+    }
+
+    /// Goal: a reader of values reads a held run's slots by their value words alone and
+    /// every other slot as it is (HELD-RUN): a run ends where the holder stores anything
+    /// else (a batch, a value of another length or past a word, a shared append after the
+    /// release), and a run left open ends with its segment. Method: the holder appends
+    /// single values of lengths 8, 3, 0 and 9, batches and shared appends between leases, in
+    /// an irregular pattern across four segments; from every offset, the next 40 values are
+    /// read one and seven records per read, and checked against what was appended. Planted: a batch not
+    /// closing the run (`close_held_run` taken out of `append_leased`), the release not
+    /// closing it, and the reader ignoring a run's end: each caught.
+    #[test]
+    fn held_runs_end_where_the_holder_stores_anything_else() {
+        let log = Log::new();
+        let mut expected: Vec<Vec<u8>> = Vec::new();
+        let mut lease = log.lease().unwrap();
+        let total = 4 * SEGMENT_RECORDS as usize;
+        let mut step = 0u64;
+        while expected.len() < total {
+            step += 1;
+            let next = expected.len() as u64;
+            // A value of each length in turn, in runs of 1 to 12 records.
+            let len: usize = [8, 3, 8, 0, 8, 9][(step % 6) as usize];
+            let one: Vec<u8> = (0..len).map(|b| (next + b as u64) as u8).collect();
+            match step % 7 {
+                // A batch of fixed values (the fast or the general path).
+                3 => {
+                    let count = 1 + (step % 3) as usize;
+                    let batch = FixedTestValues { count, first: next };
+                    log.append_leased(&mut lease, &batch).unwrap();
+                    expected.extend((next..next + count as u64).map(value));
+                }
+                // The lease given back, a shared append, a new lease.
+                5 if step % 2 == 0 => {
+                    log.release_lease(lease);
+                    log.append(&TestValues(&[&one])).unwrap();
+                    expected.push(one);
+                    lease = log.lease().unwrap();
+                }
+                _ => {
+                    for _ in 0..1 + step % 12 {
+                        let next = expected.len() as u64;
+                        let one: Vec<u8> = (0..len).map(|b| (next + b as u64) as u8).collect();
+                        let fill = |out: &mut [u8]| out.copy_from_slice(&one);
+                        if log.append_one_leased(&mut lease, len, 7, fill).is_none() {
+                            log.append_leased(&mut lease, &TestValues(&[&one])).unwrap();
+                        }
+                        expected.push(one);
+                    }
+                }
+            }
+        }
+        // Held values last, then shared appends after them in the same segment.
+        for _ in 0..3 {
+            let one = value(expected.len() as u64);
+            let fill = |out: &mut [u8]| out.copy_from_slice(&one);
+            if log.append_one_leased(&mut lease, 8, 7, fill).is_none() {
+                log.append_leased(&mut lease, &TestValues(&[&one])).unwrap();
+            }
+            expected.push(one);
+        }
+        log.release_lease(lease);
+        for _ in 0..2 {
+            let one = vec![0xab; 5];
+            log.append(&TestValues(&[&one])).unwrap();
+            expected.push(one);
+        }
+        assert_eq!(log.high_watermark(), expected.len() as i64);
+        for from in 0..expected.len() {
+            let end = (from + 40).min(expected.len());
+            for max_records in [1, 7] {
+                let read = values_read_by_chunks(&log, from as i64, end as i64, max_records);
+                assert!(
+                    read == expected[from..end],
+                    "from {from}, {max_records} a read: first wrong at {:?}",
+                    (from..end).find(|&i| read.get(i - from) != Some(&expected[i]))
+                );
+            }
+        }
     }
 
     /// Goal: in debug builds the holder notices a high watermark it did not move (LEASE broken)
