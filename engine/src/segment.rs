@@ -31,13 +31,16 @@
 //!   top 16 bits, 1 to 9, are a meta no other word has: an inline meta without the KEY flag
 //!   has key length 0 unless it is plain (VALUE set), and an out-of-line address has its top
 //!   16 bits clear. So the location word tells this form first, and the value word, which may
-//!   be negative, is never read as an out-of-line tag ([`Slot::is_out_of_line`]).
+//!   be negative, is never read as an out-of-line tag ([`Slot::is_out_of_line`]). In the
+//!   segment's held run a member's location word is its run head's until the run closes
+//!   ([`HeldRun`]); [`Segment::slot`] resolves it.
 //!   Why: a one-record append into the arena stores three words in three streams of cache
 //!   lines (value, location, timestamp) and its reader loads two of them, each a line the
-//!   producer is still writing; held in the slot, it stores two words, and a reader of
-//!   values loads only the value word while the slot is in the segment's held run
-//!   ([`HeldRun`]): 8 bytes a record of the lines the producer is writing, where a 16-byte
-//!   cell of both words was 16 (`docs/PERFORMANCE.md`: the single-record fan-out).
+//!   producer is still writing; held in the slot, in the segment's held run ([`HeldRun`]),
+//!   it stores its value word alone (the run's head holds the location word its members
+//!   share) and a reader of values loads only that: 8 bytes a record of the lines the
+//!   producer is writing, where a 16-byte cell of both words was 16 (`docs/PERFORMANCE.md`:
+//!   the single-record fan-out).
 //!
 //! Record bytes: `[key][headers block][value]`, the headers block being `count` then per
 //! header `key_len, value_code, key, value`, each number an LEB128 varint and `value_code`
@@ -520,20 +523,26 @@ fn slot_words<W>(word: impl Fn() -> W) -> Box<[W; SLOTS]> {
         .unwrap_or_else(|_| unreachable!("SLOTS words were made"))
 }
 
-/// A run of values held in their slots (see the module docs), all of one length, appended one
-/// after another by the exclusive producer (`log/lease.rs`): slots `first..end` of a segment,
-/// `end` being open (the segment's end) while the run goes on.
+/// A run of values held in their slots (see the module docs), all of one length and one
+/// timestamp, appended one after another by the exclusive producer (`log/lease.rs`): slots
+/// `first..end` of a segment, `end` being the segment's end while the run is open.
 ///
-/// Invariant (HELD-RUN): every published slot in `first..end` holds a value of `len` bytes.
-/// The holder opens a run (stores it, open) before it stores the run's first slot, and
-/// closes it (stores its end) before it stores any other slot of the segment; a run left
-/// open ends with its segment, which the holder leaves only once it is full. Both stores
-/// come before the high watermark's `Release` store that publishes the slots they describe,
-/// so a reader that loaded a high watermark with `Acquire` and then the run finds, at
-/// worst, a later run, which says the same of the slots it covers. So a reader of values
-/// reads a held run's value words alone: 8 a line, where each held cell was 16 bytes with its
-/// location word, and a reader close behind its producer is bound by the lines the two trade
-/// (`docs/PERFORMANCE.md`, single-record fan-out).
+/// Invariant (HELD-RUN): every published slot in `first..end` holds a value of `len` bytes,
+/// and its location word is the head's (slot `first`): the same length and timestamp. The
+/// holder opens a run (stores the head's location word, then the run, open) before it
+/// stores the run's first value; a member stores its value word alone. It closes the run
+/// (stores each member's location word, a copy of the head's, then the run's end) before
+/// it stores anything else in the segment; a run left open ends with its segment, which
+/// the holder leaves only once it is full. All of these stores come before the high
+/// watermark's `Release` store that publishes the slots they describe, so a reader that
+/// loaded a high watermark with `Acquire` and then the run finds, at worst, a later run,
+/// which says the same of the slots it covers; and one that finds a run closed (`Acquire`,
+/// against the close's `Release`) finds its members' own location words stored.
+///
+/// Why: a reader close behind its producer is bound by the cache lines the two trade
+/// (`docs/PERFORMANCE.md`, single-record fan-out). In a held run the producer stores 8 bytes
+/// a record, its value word, and a reader of values loads only those, 8 to a line; a held
+/// value with its own location word was a 16-byte cell, stored and loaded whole.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct HeldRun {
     /// Its first slot.
@@ -814,46 +823,63 @@ impl Segment {
         self.locations[index].store(slot.location, Ordering::Relaxed);
     }
 
-    /// Store a plain value of `value_bytes` bytes (at most [`HELD_VALUE_BYTES_MAX`]; `fill`
-    /// writes them) held in slot `index`, with a timestamp below
-    /// [`HELD_VALUE_TIMESTAMP_MS_END`]: the one-record append's whole store, no arena.
+    /// Store a plain value of `value_bytes` bytes (`fill` writes them) held in slot `index`,
+    /// a member of the open held run (HELD-RUN): its value word alone, the run's head holding
+    /// the location word every member shares. The one-record append's whole store, no arena.
     /// Published by the high watermark, as [`Segment::store_slot`].
     #[inline(always)]
-    pub fn store_held_value(
-        &self,
-        index: usize,
-        value_bytes: usize,
-        timestamp_ms: i64,
-        fill: impl FnOnce(&mut [u8]),
-    ) {
+    pub fn store_held_value(&self, index: usize, value_bytes: usize, fill: impl FnOnce(&mut [u8])) {
+        debug_assert!(
+            self.held_run()
+                .is_some_and(|run| run.first <= index && run.len == value_bytes),
+            "HELD-RUN: a held value is stored in the open run"
+        );
         let mut value = [0u8; HELD_VALUE_BYTES_MAX];
         fill(&mut value[..value_bytes]);
-        self.store_slot(index, Slot::held_value(value, value_bytes, timestamp_ms));
+        self.timestamps_tagged[index].store(i64::from_ne_bytes(value), Ordering::Relaxed);
     }
 
-    /// Open a run of held values of `len` bytes at slot `first` (HELD-RUN), before that
-    /// slot is stored. The exclusive producer's alone, like the slots it describes.
+    /// Open a run of held values of `len` bytes stamped `timestamp_ms` (below
+    /// [`HELD_VALUE_TIMESTAMP_MS_END`]) at slot `first`, before any of its values is stored:
+    /// the head's location word, then the run (HELD-RUN). The exclusive producer's alone, like
+    /// the slots it describes.
     #[inline]
-    pub fn open_held_run(&self, first: usize, len: usize) {
+    pub fn open_held_run(&self, first: usize, len: usize, timestamp_ms: i64) {
+        debug_assert!(
+            self.held_run().is_none_or(|run| run.end <= first),
+            "HELD-RUN: a run opens after the last one closed"
+        );
+        let head = Slot::held_value([0; HELD_VALUE_BYTES_MAX], len, timestamp_ms).location;
+        self.locations[first].store(head, Ordering::Relaxed);
+        // Release, as the close's (see there).
         self.held_run
-            .store(HeldRun::pack(first, SLOTS, len), Ordering::Relaxed);
+            .store(HeldRun::pack(first, SLOTS, len), Ordering::Release);
     }
 
-    /// Close the open held run at slot `end` (HELD-RUN), before that slot is stored.
+    /// Close the open held run at slot `end`, before anything else is stored there: each
+    /// member's location word (its head's), then the run's end (HELD-RUN).
     pub fn close_held_run(&self, end: usize) {
-        let run = HeldRun::unpack(self.held_run.load(Ordering::Relaxed));
-        let run = run.expect("HELD-RUN: only an open run is closed");
+        let run = self
+            .held_run()
+            .expect("HELD-RUN: only an open run is closed");
         debug_assert_eq!(run.end, SLOTS, "HELD-RUN: only an open run is closed");
+        let head = self.locations[run.first].load(Ordering::Relaxed);
+        for location in &self.locations[run.first + 1..end] {
+            location.store(head, Ordering::Relaxed);
+        }
+        // Release: a reader that finds this run closed (or a later one) and so reads a
+        // member's own location word finds it stored.
         self.held_run
-            .store(HeldRun::pack(run.first, end, run.len), Ordering::Relaxed);
+            .store(HeldRun::pack(run.first, end, run.len), Ordering::Release);
     }
 
     /// The latest held run (HELD-RUN), if any.
     #[inline(always)]
     pub fn held_run(&self) -> Option<HeldRun> {
-        // Relaxed: the reader's Acquire load of the high watermark ordered the run's stores
-        // before this load, as it did the slots' (see `HeldRun`).
-        HeldRun::unpack(self.held_run.load(Ordering::Relaxed))
+        // Acquire: pairs with the close's Release, for the members' location words. The
+        // run's own stores were ordered before this load by the reader's Acquire load of the
+        // high watermark, as the slots' were (see `HeldRun`).
+        HeldRun::unpack(self.held_run.load(Ordering::Acquire))
     }
 
     /// Store the words of `count` fixed-size plain values laid back to back from
@@ -918,9 +944,15 @@ impl Segment {
     /// As [`Segment::slot`].
     #[inline]
     unsafe fn location(&self, index: usize) -> u64 {
+        // A member of the held run shares its head's word, its own stored only when the run
+        // closes (HELD-RUN).
+        let at = match self.held_run() {
+            Some(run) if run.first < index && index < run.end => run.first,
+            _ => index,
+        };
         // Relaxed: the caller's Acquire load of the high watermark ordered the completing
         // stores before this load.
-        self.locations[index].load(Ordering::Relaxed)
+        self.locations[at].load(Ordering::Relaxed)
     }
 
     /// The `len` bytes of the value slot `index` holds (see the module docs).
@@ -1249,7 +1281,10 @@ mod tests {
         let mut segment = Segment::new(0, ARENA_BYTES_MIN);
         let latest_ms = HELD_VALUE_TIMESTAMP_MS_END - 1;
         for len in 0..=HELD_VALUE_BYTES_MAX {
-            segment.store_held_value(len, len, latest_ms - len as i64, |out| out.fill(0xff));
+            // A run of one each: its own length and timestamp (HELD-RUN).
+            segment.open_held_run(len, len, latest_ms - len as i64);
+            segment.store_held_value(len, len, |out| out.fill(0xff));
+            segment.close_held_run(len + 1);
         }
         let outside = HELD_VALUE_BYTES_MAX + 1;
         let big = Record::value(vec![7u8; INLINE_RECORD_BYTES_MAX + 1]);

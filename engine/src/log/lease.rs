@@ -49,8 +49,15 @@ use crate::sync::{Backoff, Ordering};
 /// of a 4096-record segment).
 const ARENA_CHUNK_RECORDS: usize = 64;
 
-/// [`Lease::held_run_len`] while no held run is open.
-const NO_HELD_RUN: usize = usize::MAX;
+/// [`Lease::held_run_key`] while no held run is open.
+const NO_HELD_RUN: i64 = -1;
+
+/// What makes a held value a member of the open held run: its length and timestamp, in one
+/// word (timestamps of held values are below 2^48, lengths below 16).
+#[inline(always)]
+fn held_run_key(len: usize, timestamp_ms: i64) -> i64 {
+    timestamp_ms << 4 | len as i64
+}
 
 /// The right to append to one log alone, and where its appends go next. Taken with
 /// [`Log::lease`], given back with [`Log::release_lease`] (a lease dropped without release
@@ -71,10 +78,10 @@ pub struct Lease {
     segment: Option<(u64, NonNull<Segment>)>,
     /// Arena bytes of that segment reserved and not used yet (`start..end`).
     arena: std::ops::Range<u32>,
-    /// The length of the values of the held run the holder is appending to in the segment
-    /// held ([`crate::segment::HeldRun`], HELD-RUN), or [`NO_HELD_RUN`]. A plain length, not
-    /// an `Option` of the run: the single-record path compares it per record.
-    held_run_len: usize,
+    /// The held run the holder is appending to in the segment held
+    /// ([`crate::segment::HeldRun`], HELD-RUN), as its [`held_run_key`], or [`NO_HELD_RUN`].
+    /// One word, not an `Option` of the run: the single-record path compares it per record.
+    held_run_key: i64,
     /// Reused to lay batches that take the general path.
     descriptor: Descriptor,
 }
@@ -120,7 +127,7 @@ impl Log {
                     published_end: next,
                     segment: None,
                     arena: 0..0,
-                    held_run_len: NO_HELD_RUN,
+                    held_run_key: NO_HELD_RUN,
                     descriptor: Descriptor::default(),
                 });
             }
@@ -231,12 +238,12 @@ impl Log {
             && value_bytes <= HELD_VALUE_BYTES_MAX
             && timestamp_ms < HELD_VALUE_TIMESTAMP_MS_END
         {
-            if lease.held_run_len != value_bytes {
-                self.open_held_run(lease, base, value_bytes);
+            if lease.held_run_key != held_run_key(value_bytes, timestamp_ms) {
+                self.open_held_run(lease, base, value_bytes, timestamp_ms);
             }
             // LEASE: the slot is the high watermark's, stored by no one else. HELD-RUN: it is
-            // in the run just checked or opened.
-            segment.store_held_value(slot, value_bytes, timestamp_ms, fill);
+            // in the run just checked or opened, whose head holds its location word.
+            segment.store_held_value(slot, value_bytes, fill);
             self.publish_leased(lease, base + 1);
             return Some(base);
         }
@@ -257,11 +264,11 @@ impl Log {
         Some(base)
     }
 
-    /// Open a held run of `len`-byte values at `base` (the high watermark), in the segment
-    /// held, closing the one open before (HELD-RUN).
+    /// Open a held run of `len`-byte values stamped `timestamp_ms` at `base` (the high
+    /// watermark), in the segment held, closing the one open before (HELD-RUN).
     #[cold]
     #[inline(never)]
-    fn open_held_run(&self, lease: &mut Lease, base: i64, len: usize) {
+    fn open_held_run(&self, lease: &mut Lease, base: i64, len: usize, timestamp_ms: i64) {
         self.close_held_run(lease, base);
         let (number, segment) = lease
             .segment
@@ -269,15 +276,16 @@ impl Log {
         debug_assert_eq!(number, base as u64 >> SEGMENT_RECORDS_SHIFT);
         // SAFETY: LEASE-SEGMENT, as in `append_one_leased`.
         let segment = unsafe { segment.as_ref() };
-        segment.open_held_run((base as u64 & (SEGMENT_RECORDS - 1)) as usize, len);
-        lease.held_run_len = len;
+        let first = (base as u64 & (SEGMENT_RECORDS - 1)) as usize;
+        segment.open_held_run(first, len, timestamp_ms);
+        lease.held_run_key = held_run_key(len, timestamp_ms);
     }
 
     /// Close the holder's open held run, if any, at `base` (the high watermark), before
     /// anything but a value of the run is stored there (HELD-RUN).
     #[inline(always)]
     fn close_held_run(&self, lease: &mut Lease, base: i64) {
-        if std::mem::replace(&mut lease.held_run_len, NO_HELD_RUN) == NO_HELD_RUN {
+        if std::mem::replace(&mut lease.held_run_key, NO_HELD_RUN) == NO_HELD_RUN {
             return;
         }
         // The run is in the segment held: only the general path moves the lease to another
@@ -665,81 +673,103 @@ mod tests {
     }
 
     /// Goal: a reader of values reads a held run's slots by their value words alone and
-    /// every other slot as it is (HELD-RUN): a run ends where the holder stores anything
-    /// else (a batch, a value of another length or past a word, a shared append after the
-    /// release), and a run left open ends with its segment. Method: the holder appends
-    /// single values of lengths 8, 3, 0 and 9, batches and shared appends between leases, in
-    /// an irregular pattern across four segments; from every offset, the next 40 values are
-    /// read one and seven records per read, and checked against what was appended. Planted: a batch not
+    /// every other slot as it is, and a reader of records finds each member's timestamp
+    /// (HELD-RUN): a run ends where the holder stores anything else (a batch, a value of
+    /// another length or timestamp or past a word, a shared append after the release), and a
+    /// run left open ends with its segment. Method: the holder appends single values of
+    /// lengths 8, 3, 0 and 9 with a timestamp that moves every 10 records, batches, and
+    /// shared appends between leases, in an irregular pattern across four segments; from
+    /// every offset, the next 40 values are read one and seven records per read, and every
+    /// record is read as a view; all checked against what was appended. Planted: a batch not
     /// closing the run (`close_held_run` taken out of `append_leased`), the release not
-    /// closing it, and the reader ignoring a run's end: each caught.
+    /// closing it, the reader ignoring a run's end, and a closed run's members left without
+    /// their location words: each caught.
     #[test]
     fn held_runs_end_where_the_holder_stores_anything_else() {
         let log = Log::new();
-        let mut expected: Vec<Vec<u8>> = Vec::new();
+        // Each record's timestamp and value.
+        let mut expected: Vec<(i64, Vec<u8>)> = Vec::new();
         let mut lease = log.lease().unwrap();
         let total = 4 * SEGMENT_RECORDS as usize;
         let mut step = 0u64;
+        // A single value of `len` bytes, held when it can be; the general path stamps 0.
+        let append_one = |lease: &mut Lease, expected: &mut Vec<(i64, Vec<u8>)>, len: usize| {
+            let next = expected.len() as u64;
+            let timestamp_ms = 7 + (next / 10) as i64;
+            let one: Vec<u8> = (0..len).map(|b| (next + b as u64) as u8).collect();
+            let fill = |out: &mut [u8]| out.copy_from_slice(&one);
+            if log
+                .append_one_leased(lease, len, timestamp_ms, fill)
+                .is_some()
+            {
+                expected.push((timestamp_ms, one));
+            } else {
+                log.append_leased(lease, &TestValues(&[&one])).unwrap();
+                expected.push((0, one));
+            }
+        };
         while expected.len() < total {
             step += 1;
             let next = expected.len() as u64;
             // A value of each length in turn, in runs of 1 to 12 records.
             let len: usize = [8, 3, 8, 0, 8, 9][(step % 6) as usize];
-            let one: Vec<u8> = (0..len).map(|b| (next + b as u64) as u8).collect();
             match step % 7 {
-                // A batch of fixed values (the fast or the general path).
+                // A batch of fixed values (the fast or the general path), stamped 0.
                 3 => {
                     let count = 1 + (step % 3) as usize;
                     let batch = FixedTestValues { count, first: next };
                     log.append_leased(&mut lease, &batch).unwrap();
-                    expected.extend((next..next + count as u64).map(value));
+                    expected.extend((next..next + count as u64).map(|i| (0, value(i))));
                 }
                 // The lease given back, a shared append, a new lease.
-                5 if step % 2 == 0 => {
+                5 if step.is_multiple_of(2) => {
                     log.release_lease(lease);
-                    log.append(&TestValues(&[&one])).unwrap();
-                    expected.push(one);
+                    log.append(&TestValues(&[&value(next)])).unwrap();
+                    expected.push((0, value(next)));
                     lease = log.lease().unwrap();
                 }
                 _ => {
                     for _ in 0..1 + step % 12 {
-                        let next = expected.len() as u64;
-                        let one: Vec<u8> = (0..len).map(|b| (next + b as u64) as u8).collect();
-                        let fill = |out: &mut [u8]| out.copy_from_slice(&one);
-                        if log.append_one_leased(&mut lease, len, 7, fill).is_none() {
-                            log.append_leased(&mut lease, &TestValues(&[&one])).unwrap();
-                        }
-                        expected.push(one);
+                        append_one(&mut lease, &mut expected, len);
                     }
                 }
             }
         }
         // Held values last, then shared appends after them in the same segment.
         for _ in 0..3 {
-            let one = value(expected.len() as u64);
-            let fill = |out: &mut [u8]| out.copy_from_slice(&one);
-            if log.append_one_leased(&mut lease, 8, 7, fill).is_none() {
-                log.append_leased(&mut lease, &TestValues(&[&one])).unwrap();
-            }
-            expected.push(one);
+            append_one(&mut lease, &mut expected, 8);
         }
         log.release_lease(lease);
         for _ in 0..2 {
-            let one = vec![0xab; 5];
-            log.append(&TestValues(&[&one])).unwrap();
-            expected.push(one);
+            log.append(&TestValues(&[&[0xab; 5]])).unwrap();
+            expected.push((0, vec![0xab; 5]));
         }
         assert_eq!(log.high_watermark(), expected.len() as i64);
+        let values: Vec<Vec<u8>> = expected.iter().map(|(_, value)| value.clone()).collect();
         for from in 0..expected.len() {
             let end = (from + 40).min(expected.len());
             for max_records in [1, 7] {
                 let read = values_read_by_chunks(&log, from as i64, end as i64, max_records);
                 assert!(
-                    read == expected[from..end],
+                    read == values[from..end],
                     "from {from}, {max_records} a read: first wrong at {:?}",
-                    (from..end).find(|&i| read.get(i - from) != Some(&expected[i]))
+                    (from..end).find(|&i| read.get(i - from) != Some(&values[i]))
                 );
             }
+        }
+        let guard = crossbeam_epoch::pin();
+        let mut records = Vec::new();
+        log.read_views(0, usize::MAX, &guard, |_, view| {
+            records.push((view.timestamp_ms, view.value.map(<[u8]>::to_vec)));
+            true
+        })
+        .unwrap();
+        for (offset, (record, (timestamp_ms, value))) in records.iter().zip(&expected).enumerate() {
+            assert_eq!(
+                record,
+                &(*timestamp_ms, Some(value.clone())),
+                "offset {offset}"
+            );
         }
     }
 
