@@ -15,29 +15,37 @@
 //! - `cas`: a `compare_exchange` of the cursor: the least a log does whose appends any
 //!   thread may make or finish (the engine's high watermark, `descriptor.rs`).
 //!
-//! and, publishing with a plain store, with a record laid out as the engine lays one (its
-//! lines are what the producer's stores and the reader's loads move between the two cores):
+//! and, publishing with a plain store, with a record laid out as the engine lays one or laid
+//! one (its lines are what the producer's stores and the reader's loads move between the two
+//! cores):
 //! - `store, +location`: the producer also stores a location word per record (in an array
 //!   of its own), and the reader finds the value through it, as the engine's slots name a
 //!   record's place in the arena (`segment.rs`);
 //! - `store, +location+timestamp`: and a timestamp word per record in a third array, which
 //!   the reader does not read, as every Kafka record has one.
 //! - `store, held in slot`: the value and a location word carrying the timestamp side by side
-//!   in one 16-byte cell, as the engine's slots hold a value of up to a word appended alone
-//!   (`segment.rs`): the reader loads the location word, then the value beside it;
+//!   in one 16-byte cell, as the engine's slots held a value of up to a word appended alone
+//!   until its held runs: the reader loads the location word, then the value beside it;
 //! - `store, held in slot, recycled`: the same in a ring of [`RECYCLED_RECORDS`] cells, which
 //!   the producer enters again once the reader has left them (it publishes its position every
 //!   [`CONSUMED_EVERY_RECORDS`]), as the engine's segments come back from its pool and the
 //!   disruptor's ring slots come round; `, 2 MiB` in a ring of [`RECYCLED_LARGE_RECORDS`]
 //!   cells, larger than a core's L2. The other variants write fresh memory: lines no other
 //!   core has read.
+//! - `store, held run`: a value word per record alone, in a ring of [`RECYCLED_RECORDS`]
+//!   words, as a member of the engine's held run stores and its reader loads it (the run's
+//!   length and timestamp are kept once, `segment.rs`, `HeldRun`): 8 records a line;
+//! - `store, held run + location words`: and a location word per record in a ring of its
+//!   own, which the producer stores and the reader never loads (the held run as first built,
+//!   each member with its own location word).
 //!
 //! Every variant's reader loads the cursor before each record, except those marked `, reader
 //! as the engine's`: they load it only once they have read all they last saw there, as the
 //! engine's `PartitionReader` loads the high watermark (`Log::read_chunks_seen`). Beside
 //! each array variant's rate it prints how far behind the cursor its reader was, on average,
-//! when it loaded it: a held cell is cheap only when its reader runs far behind, and a reader
-//! as the engine's keeps close (see `docs/PERFORMANCE.md`, single-record fan-out).
+//! when it loaded it: a held cell is cheap only when its reader runs far behind, a reader as
+//! the engine's keeps close, and close behind, what the two trade is lines: a record of 8
+//! bytes goes twice as fast as one of 16 (see `docs/PERFORMANCE.md`, single-record fan-out).
 //!
 //! The engine's and the disruptor's single-record fan-out run in the same rounds, in turn
 //! with the array variants, and every run is verified as the benches verify. Prints each
@@ -67,7 +75,7 @@ const RECYCLED_LARGE_RECORDS: u64 = 131_072;
 const CONSUMED_EVERY_RECORDS: u64 = 256;
 /// The array-log variants run: a name, how each record is published, how it is laid out,
 /// how the reader learns of new records.
-const VARIANTS: [(&str, Publication, Layout, Reading); 10] = [
+const VARIANTS: [(&str, Publication, Layout, Reading); 12] = [
     (
         "store",
         Publication::Store,
@@ -123,6 +131,18 @@ const VARIANTS: [(&str, Publication, Layout, Reading); 10] = [
         Layout::HeldInSlotRecycled(RECYCLED_LARGE_RECORDS),
         Reading::WhenCaughtUp,
     ),
+    (
+        "store, held run + location words, recycled, reader as the engine's",
+        Publication::Store,
+        Layout::HeldRunWithLocations(RECYCLED_RECORDS),
+        Reading::WhenCaughtUp,
+    ),
+    (
+        "store, held run, recycled, reader as the engine's",
+        Publication::Store,
+        Layout::HeldRun(RECYCLED_RECORDS),
+        Reading::WhenCaughtUp,
+    ),
 ];
 
 /// How the producer publishes each record.
@@ -142,6 +162,24 @@ enum Layout {
     HeldInSlot,
     /// Held in slot, in a ring of this many cells.
     HeldInSlotRecycled(u64),
+    /// The value word alone, in a ring of this many words.
+    HeldRun(u64),
+    /// The value word, in a ring of this many words, and a location word in another.
+    HeldRunWithLocations(u64),
+}
+
+impl Layout {
+    /// Records the layout's ring takes before its words come round again (the fresh held
+    /// cells count as a ring the size of the run).
+    fn ring_records(self, records: u64) -> Option<u64> {
+        match self {
+            Layout::HeldInSlot => Some(records),
+            Layout::HeldInSlotRecycled(cells)
+            | Layout::HeldRun(cells)
+            | Layout::HeldRunWithLocations(cells) => Some(cells),
+            Layout::Value | Layout::ValueLocation | Layout::ValueLocationTimestamp => None,
+        }
+    }
 }
 
 /// When the reader loads the cursor.
@@ -155,9 +193,10 @@ enum Reading {
 
 /// One value word per record (8-byte values), a location and a timestamp word per record
 /// (used by the layouts that have them), two words per record side by side (`held in slot`:
-/// the value, then the location with the timestamp), and the cursor.
+/// the value, then the location with the timestamp) or one (`held run`), and the cursor.
 struct ArrayLog {
     values: Box<[AtomicU64]>,
+    /// The held layouts' words: two a record for a held cell, one for a held run.
     held: Box<[AtomicU64]>,
     /// Where the reader of the `recycled` variant has read up to, as it last published.
     consumed: CachePadded<AtomicU64>,
@@ -173,11 +212,6 @@ struct ArrayLog {
 }
 
 impl ArrayLog {
-    /// Records the `held` cells take before they come round again.
-    fn held_records(&self) -> u64 {
-        self.held.len() as u64 / 2
-    }
-
     fn publish(&self, publication: Publication, records: u64) {
         match publication {
             Publication::Store => self.published.store(records, Ordering::Release),
@@ -221,11 +255,15 @@ fn array_log_run(
         held: match layout {
             Layout::HeldInSlot => words(2 * workload.records),
             Layout::HeldInSlotRecycled(cells) => words(2 * cells),
+            Layout::HeldRun(cells) | Layout::HeldRunWithLocations(cells) => words(cells),
             _ => words(0),
         },
         consumed: CachePadded::new(AtomicU64::new(0)),
         lag_at_load_records: AtomicU64::new(0),
-        locations: words(workload.records),
+        locations: match layout {
+            Layout::HeldRunWithLocations(cells) => words(cells),
+            _ => words(workload.records),
+        },
         timestamps: words(workload.records),
         published: CachePadded::new(AtomicU64::new(0)),
         waiters_count: CachePadded::new(AtomicU32::new(0)),
@@ -233,6 +271,7 @@ fn array_log_run(
     // The position the producer last saw the reader at (`recycled`: it enters a cell again
     // only once the reader has left it).
     let mut consumed = 0;
+    let ring_records = layout.ring_records(workload.records);
     let run = workload.time_consumers(
         |_| {
             let mut tally = Tally::default();
@@ -256,8 +295,12 @@ fn array_log_run(
                         let at = log.locations[position as usize].load(Ordering::Relaxed);
                         log.values[at as usize].load(Ordering::Relaxed)
                     }
+                    Layout::HeldRun(cells) | Layout::HeldRunWithLocations(cells) => {
+                        log.held[(position % cells) as usize].load(Ordering::Relaxed)
+                    }
                     Layout::HeldInSlot | Layout::HeldInSlotRecycled(_) => {
-                        let cell = 2 * (position % log.held_records()) as usize;
+                        let cells = ring_records.expect("a held cell's layout has a ring");
+                        let cell = 2 * (position % cells) as usize;
                         let location = log.held[cell + 1].load(Ordering::Relaxed);
                         assert_eq!(location, TIMESTAMP_MS, "a held value's location word");
                         log.held[cell].load(Ordering::Relaxed)
@@ -280,16 +323,28 @@ fn array_log_run(
                 debug_assert_eq!(sequence_of(&value), sequence);
                 let at = sequence as usize;
                 let value = u64::from_ne_bytes(value);
+                // A ring's word is entered again only once the reader has left it.
+                if let Some(cells) = ring_records {
+                    while sequence + CONSUMED_EVERY_RECORDS >= consumed + cells {
+                        consumed = log.consumed.load(Ordering::Acquire);
+                        if sequence + CONSUMED_EVERY_RECORDS >= consumed + cells {
+                            wait_briefly();
+                        }
+                    }
+                }
                 match layout {
                     Layout::Value => log.values[at].store(value, Ordering::Relaxed),
+                    Layout::HeldRun(cells) => {
+                        log.held[(sequence % cells) as usize].store(value, Ordering::Relaxed);
+                    }
+                    Layout::HeldRunWithLocations(cells) => {
+                        let at = (sequence % cells) as usize;
+                        log.held[at].store(value, Ordering::Relaxed);
+                        log.locations[at].store(TIMESTAMP_MS, Ordering::Relaxed);
+                    }
                     Layout::HeldInSlot | Layout::HeldInSlotRecycled(_) => {
-                        while sequence + CONSUMED_EVERY_RECORDS >= consumed + log.held_records() {
-                            consumed = log.consumed.load(Ordering::Acquire);
-                            if sequence + CONSUMED_EVERY_RECORDS >= consumed + log.held_records() {
-                                wait_briefly();
-                            }
-                        }
-                        let at = (sequence % log.held_records()) as usize;
+                        let cells = ring_records.expect("a held cell's layout has a ring");
+                        let at = (sequence % cells) as usize;
                         log.held[2 * at].store(value, Ordering::Relaxed);
                         // The engine's word also carries the length: one constant either way.
                         log.held[2 * at + 1].store(TIMESTAMP_MS, Ordering::Relaxed);
@@ -363,13 +418,14 @@ fn main() {
     let medians: Vec<f64> = rates.into_iter().map(median).collect();
     let lags: Vec<f64> = lags.into_iter().map(median).collect();
     println!("single-record fan-out, 8-byte values, 1 consumer, median of {rounds} rounds:");
+    let width = names.iter().map(|name| name.len()).max().unwrap_or(0);
     for (i, (name, median)) in names.iter().zip(&medians).enumerate() {
         // The reader's lag: how far behind the cursor it was when it loaded it.
         let lag = i.checked_sub(2).map_or(String::new(), |variant| {
             format!("  reader {:>6.0} behind", lags[variant])
         });
         println!(
-            "{name:>60}: {:7.1} M records/s  {:5.2}x the disruptor{lag}",
+            "{name:>width$}: {:7.1} M records/s  {:5.2}x the disruptor{lag}",
             median / 1e6,
             median / medians[0]
         );
