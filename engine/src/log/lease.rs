@@ -231,9 +231,10 @@ impl Log {
         // not recycled, while the lease is held.
         let segment = unsafe { segment.as_ref() };
         let slot = (base as u64 & (SEGMENT_RECORDS - 1)) as usize;
-        // A value of one word is held in its slot: two words stored, no arena, and its readers
-        // load only the value word while it is in the held run (see `segment.rs`). Loom's atomics lend no address to read a held value through, so loom
-        // models the arena form (both are published by the same high watermark store).
+        // A value of one word is held in its slot, no arena: a member of the segment's held run,
+        // it stores its value word alone, and its readers load only that (see `segment.rs`).
+        // Loom's atomics lend no address to read a held value through, so loom models the
+        // arena form (both are published by the same high watermark store).
         if cfg!(not(loom))
             && value_bytes <= HELD_VALUE_BYTES_MAX
             && timestamp_ms < HELD_VALUE_TIMESTAMP_MS_END
@@ -682,8 +683,9 @@ mod tests {
     /// every offset, the next 40 values are read one and seven records per read, and every
     /// record is read as a view; all checked against what was appended. Planted: a batch not
     /// closing the run (`close_held_run` taken out of `append_leased`), the release not
-    /// closing it, the reader ignoring a run's end, and a closed run's members left without
-    /// their location words: each caught.
+    /// closing it, the reader ignoring a run's end, the run keyed without its values'
+    /// length, and a closed run's members left without their location words (the test
+    /// process died of SIGSEGV, a stale word read as a block): each caught.
     #[test]
     fn held_runs_end_where_the_holder_stores_anything_else() {
         let log = Log::new();
