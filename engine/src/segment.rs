@@ -92,6 +92,15 @@ fn held_value_len(location: u64) -> Option<usize> {
     (meta.wrapping_sub(1) <= HELD_VALUE_BYTES_MAX).then(|| meta - 1)
 }
 
+/// The location word of a held value of `len` bytes stamped `timestamp_ms` (see the module
+/// docs).
+#[inline(always)]
+fn held_location(len: usize, timestamp_ms: i64) -> u64 {
+    debug_assert!(len <= HELD_VALUE_BYTES_MAX);
+    debug_assert!((0..HELD_VALUE_TIMESTAMP_MS_END).contains(&timestamp_ms));
+    timestamp_ms as u64 | (len as u64 + 1) << HELD_VALUE_TIMESTAMP_BITS
+}
+
 /// The timestamp a held value's location word carries.
 #[inline(always)]
 fn held_timestamp_ms(location: u64) -> i64 {
@@ -207,7 +216,7 @@ impl Slot {
         debug_assert!((0..HELD_VALUE_TIMESTAMP_MS_END).contains(&timestamp_ms));
         Slot {
             timestamp_tagged: i64::from_ne_bytes(value),
-            location: timestamp_ms as u64 | (len as u64 + 1) << HELD_VALUE_TIMESTAMP_BITS,
+            location: held_location(len, timestamp_ms),
         }
     }
 
@@ -849,8 +858,7 @@ impl Segment {
             self.held_run().is_none_or(|run| run.end <= first),
             "HELD-RUN: a run opens after the last one closed"
         );
-        let head = Slot::held_value([0; HELD_VALUE_BYTES_MAX], len, timestamp_ms).location;
-        self.locations[first].store(head, Ordering::Relaxed);
+        self.locations[first].store(held_location(len, timestamp_ms), Ordering::Relaxed);
         // Release, as the close's (see there).
         self.held_run
             .store(HeldRun::pack(first, SLOTS, len), Ordering::Release);
@@ -944,9 +952,20 @@ impl Segment {
     /// As [`Segment::slot`].
     #[inline]
     unsafe fn location(&self, index: usize) -> u64 {
+        // SAFETY: forwarded; the run is loaded after the caller's high watermark.
+        unsafe { self.location_in(index, self.held_run()) }
+    }
+
+    /// [`Segment::location`] with the held run already loaded (once per read of many slots).
+    ///
+    /// # Safety
+    /// As [`Segment::slot`], and `held_run` was loaded ([`Segment::held_run`]) after the
+    /// caller's Acquire load of the high watermark.
+    #[inline(always)]
+    unsafe fn location_in(&self, index: usize, held_run: Option<HeldRun>) -> u64 {
         // A member of the held run shares its head's word, its own stored only when the run
         // closes (HELD-RUN).
-        let at = match self.held_run() {
+        let at = match held_run {
             Some(run) if run.first < index && index < run.end => run.first,
             _ => index,
         };
@@ -1049,7 +1068,8 @@ impl Segment {
         slots: std::ops::Range<usize>,
         mut each: impl FnMut(usize, Option<&'g [u8]>),
     ) {
-        if let Some(run) = self.held_run() {
+        let held_run = self.held_run();
+        if let Some(run) = held_run {
             if run.first <= slots.start && slots.end <= run.end {
                 for slot in slots {
                     // SAFETY: forwarded; HELD-RUN: the published slots of the run hold a
@@ -1061,8 +1081,9 @@ impl Segment {
         }
         let mut slot = slots.start;
         while slot < slots.end {
-            // SAFETY: forwarded.
-            let location = unsafe { self.location(slot) };
+            // SAFETY: forwarded; `held_run` was loaded above, after the caller's high
+            // watermark, and says the same of every slot it covers (HELD-RUN).
+            let location = unsafe { self.location_in(slot, held_run) };
             if let Some(len) = held_value_len(location) {
                 // SAFETY: forwarded; the location word says the slot holds `len` bytes.
                 each(slot, Some(unsafe { self.held_value_bytes(slot, len) }));
