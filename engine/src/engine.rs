@@ -1086,11 +1086,11 @@ impl Engine {
     ) -> Result<PartitionHandle, ErrorCode> {
         let guard = crossbeam_epoch::pin();
         let (topic, _) = self.partition(topic, partition, &guard)?;
-        Ok(PartitionHandle {
-            topic: topic.clone(),
-            index: partition as usize,
-            clock: self.clock.clone(),
-        })
+        Ok(PartitionHandle::new(
+            topic.clone(),
+            partition as usize,
+            self.clock.clone(),
+        ))
     }
 }
 
@@ -1349,7 +1349,9 @@ impl Drop for ExclusiveProducer {
 /// A reader keeps a cursor: the segment its last fetch ended in, readable up to the high
 /// watermark it last loaded (READER-CURSOR, on `ReaderCursor`). A fetch inside it loads the
 /// log start (rarely written), checks the offset against it and reads the segment's slots:
-/// no directory, no high watermark, no re-pin. Past it, the reader re-pins (`Guard::repin`: a
+/// no directory, no high watermark, no re-pin; the members of the exclusive producer's held
+/// run that it covers, it reads by their value words alone, without loading the run again
+/// (HELD-CURSOR, on `HeldOffsets`). Past it, the reader re-pins (`Guard::repin`: a
 /// load, and a store when the global epoch moved, no fence), reads through the log, loading
 /// the high watermark only once it has read up to the one it last saw
 /// (`Log::read_chunks_seen`), and places the cursor where that read ended. So a fetch may
@@ -1393,6 +1395,47 @@ struct ReaderCursor {
     segment: std::ptr::NonNull<Segment>,
     base_offset: i64,
     readable_end: i64,
+    /// The offsets of the cursor that are members of the segment's held run.
+    held: HeldOffsets,
+}
+
+/// Offsets `first..end` of a reader cursor whose slots are members of a held run of
+/// `len`-byte values, so a fetch there reads their value words without the segment's run.
+///
+/// Invariant (HELD-CURSOR): the run was loaded from the segment after the high watermark that
+/// bounds the cursor, and `end` is at most the cursor's `readable_end`. HELD-RUN then says
+/// every slot in `first..end` held a value of `len` bytes when the run was loaded, and a held
+/// value's word is stored once: closing the run adds the members' location words and leaves
+/// their values, and nothing else is stored in them until the segment is recycled, which
+/// the cursor's pin rules out (READER-CURSOR). Empty (`first == end`) when the cursor covers
+/// no member.
+#[derive(Debug, Clone, Copy)]
+struct HeldOffsets {
+    first: i64,
+    end: i64,
+    len: usize,
+}
+
+impl HeldOffsets {
+    /// The members of `segment`'s held run below `readable_end`, the cursor's end.
+    fn of(segment: &Segment, readable_end: i64) -> HeldOffsets {
+        let base_offset = segment.base_offset();
+        match segment.held_run() {
+            Some(run) => {
+                let first = base_offset + run.first as i64;
+                HeldOffsets {
+                    first,
+                    end: (base_offset + run.end as i64).clamp(first, readable_end.max(first)),
+                    len: run.len,
+                }
+            }
+            None => HeldOffsets {
+                first: 0,
+                end: 0,
+                len: 0,
+            },
+        }
+    }
 }
 
 impl PartitionReader {
@@ -1420,31 +1463,46 @@ impl PartitionReader {
         each: &mut impl FnMut(i64, Option<&[u8]>),
     ) -> Option<crate::log::ReadSummary> {
         let cursor = self.pinned.as_ref()?.cursor.as_ref()?;
-        if offset < cursor.base_offset || offset >= cursor.readable_end || max_records == 0 {
+        let held = cursor.held;
+        // Whether the read starts among the held run's members, which it then does not leave.
+        let among_held = held.first <= offset && offset < held.end;
+        let end = if among_held {
+            held.end
+        } else {
+            cursor.readable_end
+        };
+        if offset < cursor.base_offset || offset >= end || max_records == 0 {
             return None;
         }
         let log_start = self.handle.log().log_start_offset();
         if log_start > offset {
             return None;
         }
-        let end = cursor
-            .readable_end
-            .min(offset.saturating_add(i64::try_from(max_records).unwrap_or(i64::MAX)));
+        let count = ((end - offset) as u64).min(max_records as u64) as usize;
         let slot_first = (offset - cursor.base_offset) as usize;
-        let slot_end = (end - cursor.base_offset) as usize;
         // SAFETY: READER-CURSOR: the segment is not reclaimed while the guard stays pinned,
         // and its slots below `readable_end` were published before the high watermark the
         // reader loaded; `offset` is at or above the log start just loaded, so the read takes
-        // effect at that load, when every record in `offset..end` was in the log.
+        // effect at that load, when every record in `offset..offset + count` was in the log.
         let segment = unsafe { cursor.segment.as_ref() };
-        // SAFETY: as above: published slots of a segment kept by the pin.
-        unsafe {
-            segment.for_each_value(slot_first..slot_end, |slot, value| {
-                each(offset + (slot - slot_first) as i64, value)
-            })
-        };
+        if among_held {
+            for (slot, record) in (slot_first..slot_first + count).zip(offset..) {
+                // SAFETY: as above; HELD-CURSOR: the slot holds a value of `held.len` bytes.
+                each(
+                    record,
+                    Some(unsafe { segment.held_value_bytes(slot, held.len) }),
+                );
+            }
+        } else {
+            // SAFETY: as above: published slots of a segment kept by the pin.
+            unsafe {
+                segment.for_each_value(slot_first..slot_first + count, |slot, value| {
+                    each(offset + (slot - slot_first) as i64, value)
+                })
+            };
+        }
         Some(crate::log::ReadSummary {
-            count: slot_end - slot_first,
+            count,
             high_watermark: self.high_watermark_seen,
             log_start_offset: log_start,
             cut_short: false,
@@ -1482,12 +1540,15 @@ impl PartitionReader {
         match fetched {
             Ok((summary, Some(segment))) if summary.count > 0 => {
                 let base_offset = segment.base_offset();
+                let readable_end = summary
+                    .high_watermark
+                    .min(base_offset + SEGMENT_RECORDS as i64);
                 pinned.cursor = Some(ReaderCursor {
                     segment: std::ptr::NonNull::from(segment),
                     base_offset,
-                    readable_end: summary
-                        .high_watermark
-                        .min(base_offset + SEGMENT_RECORDS as i64),
+                    readable_end,
+                    // After the high watermark that bounds the cursor (HELD-CURSOR).
+                    held: HeldOffsets::of(segment, readable_end),
                 });
                 Ok(summary)
             }
@@ -1510,13 +1571,33 @@ impl PartitionReader {
 #[derive(Debug, Clone)]
 pub struct PartitionHandle {
     topic: Arc<Topic>,
-    index: usize,
+    /// The partition's log, in `topic.partitions`, kept so that a produce or fetch
+    /// reaches it in one load, not three (topic, partitions, index) and a bounds check. The
+    /// handle's `Arc` keeps the topic, and with it the partitions (a boxed slice, never
+    /// moved or resized), allocated and in place for as long as the handle lives.
+    log: std::ptr::NonNull<Log>,
     clock: Arc<Clock>,
 }
 
+// SAFETY: `log` only stands for a `&Log` into `topic.partitions`, a `Log` (`Sync`) that the
+// handle's own `Arc<Topic>` keeps alive; sharing or sending the handle shares or sends no
+// more than the `Arc` does.
+unsafe impl Send for PartitionHandle {}
+// SAFETY: as above.
+unsafe impl Sync for PartitionHandle {}
+
 impl PartitionHandle {
+    /// A handle on partition `index` of `topic` (which exists).
+    fn new(topic: Arc<Topic>, index: usize, clock: Arc<Clock>) -> PartitionHandle {
+        let log = std::ptr::NonNull::from(&topic.partitions[index].log);
+        PartitionHandle { topic, log, clock }
+    }
+
+    #[inline(always)]
     fn log(&self) -> &Log {
-        &self.topic.partitions[self.index].log
+        // SAFETY: `log` points to a partition's log in `self.topic`, which the handle's
+        // `Arc<Topic>` keeps allocated and in place while the handle lives.
+        unsafe { self.log.as_ref() }
     }
 
     #[inline]

@@ -979,7 +979,7 @@ impl Segment {
     /// # Safety
     /// As [`Segment::slot`], and the slot holds a value of `len` bytes.
     #[inline(always)]
-    unsafe fn held_value_bytes(&self, index: usize, len: usize) -> &[u8] {
+    pub(crate) unsafe fn held_value_bytes(&self, index: usize, len: usize) -> &[u8] {
         debug_assert!(len <= HELD_VALUE_BYTES_MAX);
         let word = crate::sync::word_bytes(&self.timestamps_tagged[index]);
         // SAFETY: the word's first `len` bytes are the value, in native order as
