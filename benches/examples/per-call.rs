@@ -1,0 +1,119 @@
+//! What one call of the fan-out's hot paths costs with no other thread running:
+//!
+//! - `cargo run --release -p streamspec-benches --example per-call -- produce RECORDS ROUNDS`:
+//!   the exclusive producer appends `RECORDS` single 8-byte values per round, trimming every
+//!   segment (4096 records) to the high watermark, as the fan-out bench's producer trims to
+//!   its consumers' positions.
+//! - `... -- fetch RECORDS ROUNDS [BATCH]`: a partition reader fetches `RECORDS` values, one
+//!   (or `BATCH`) per fetch, each round from the same start, and tallies them as the bench's
+//!   consumers do. `RECORDS` up to 65536 (a few hundred KiB of held values) stay in cache.
+//!
+//! Each round prints records per second. Timed, these figures drift with the machine, so
+//! compare builds by instructions instead: under `valgrind --tool=cachegrind --cache-sim=no`
+//! the instruction count ("I refs") of a run of 3 rounds less that of 1 round, divided by
+//! 2 × `RECORDS`, is the instructions one record costs, setup excluded (`docs/PERFORMANCE.md`
+//! quotes it per build).
+
+use std::time::Instant;
+
+use streamspec_benches::engine::with_orders_topic;
+use streamspec_benches::workload::{encode_value, Tally};
+
+/// Bytes per value: a word, so single values are held in their slots (held runs).
+const VALUE_BYTES: usize = 8;
+/// Records between two trims of the producer, a segment's.
+const TRIM_EVERY_RECORDS: u64 = 4096;
+/// How to call this.
+const USAGE: &str =
+    "usage: per-call produce RECORDS ROUNDS | per-call fetch RECORDS ROUNDS [BATCH]";
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let number = |i: usize| match args.get(i).map(|a| a.parse::<u64>()) {
+        Some(Ok(n)) if n > 0 => Some(n),
+        _ => None,
+    };
+    let run = match (args.first().map(String::as_str), number(1), number(2)) {
+        (Some("produce"), Some(records), Some(rounds)) if args.len() == 3 => {
+            produce(records, rounds);
+            true
+        }
+        (Some("fetch"), Some(records), Some(rounds)) if args.len() <= 4 => {
+            let batch = if args.len() == 4 { number(3) } else { Some(1) };
+            batch.is_some_and(|batch| {
+                fetch(records, rounds, batch as usize);
+                true
+            })
+        }
+        _ => false,
+    };
+    if !run {
+        eprintln!("{USAGE}");
+        std::process::exit(2);
+    }
+}
+
+/// Records per second over `elapsed`.
+fn rate(records: u64, elapsed: std::time::Duration) -> String {
+    format!(
+        "{:.1} M records/s",
+        records as f64 / elapsed.as_secs_f64() / 1e6
+    )
+}
+
+fn produce(records: u64, rounds: u64) {
+    with_orders_topic(1, |handles| {
+        let handle = &handles[0];
+        for _ in 0..rounds {
+            let mut producer = handle.exclusive_producer().expect("one producer");
+            let started = Instant::now();
+            for sequence in 0..records {
+                producer
+                    .append_values_with(1, VALUE_BYTES, |_, value| encode_value(sequence, value))
+                    .expect("within the limits");
+                if sequence % TRIM_EVERY_RECORDS == TRIM_EVERY_RECORDS - 1 {
+                    handle
+                        .delete_records(handle.high_watermark())
+                        .expect("the high watermark is in the log");
+                }
+            }
+            println!("produce: {}", rate(records, started.elapsed()));
+        }
+    });
+}
+
+fn fetch(records: u64, rounds: u64, batch: usize) {
+    with_orders_topic(1, |handles| {
+        let handle = &handles[0];
+        let from = handle.high_watermark();
+        let mut producer = handle.exclusive_producer().expect("one producer");
+        for sequence in 0..records {
+            producer
+                .append_values_with(1, VALUE_BYTES, |_, value| encode_value(sequence, value))
+                .expect("within the limits");
+        }
+        drop(producer);
+        let end = from + records as i64;
+        let expected = Tally::expected(0, records, VALUE_BYTES);
+        for _ in 0..rounds {
+            let mut reader = handle.reader();
+            let mut tally = Tally::default();
+            let started = Instant::now();
+            let mut position = from;
+            while position < end {
+                let summary = reader
+                    .fetch_values_with(position, batch, |_, value| {
+                        tally.add(value.expect("bench values are never null"))
+                    })
+                    .expect("reads stay within the log");
+                position += summary.count as i64;
+            }
+            let elapsed = started.elapsed();
+            assert_eq!(
+                tally, expected,
+                "the reader read every value once, in order"
+            );
+            println!("fetch, {batch} per call: {}", rate(records, elapsed));
+        }
+    });
+}
