@@ -2,7 +2,7 @@
 //!
 //! - `cargo run --release -p streamspec-benches --example per-call -- produce RECORDS ROUNDS`:
 //!   the exclusive producer appends `RECORDS` single 8-byte values per round, trimming every
-//!   segment (4096 records) to the high watermark, as the fan-out bench's producer trims to
+//!   segment (`SEGMENT_RECORDS`) to the high watermark, as the fan-out bench's producer trims to
 //!   its consumers' positions.
 //! - `... -- fetch RECORDS ROUNDS [BATCH]`: a partition reader fetches `RECORDS` values, one
 //!   (or `BATCH`) per fetch, each round from the same start, and tallies them as the bench's
@@ -18,11 +18,10 @@ use std::time::Instant;
 
 use streamspec_benches::engine::with_orders_topic;
 use streamspec_benches::workload::{encode_value, Tally};
+use streamspec_engine::segment::SEGMENT_RECORDS;
 
 /// Bytes per value: a word, so single values are held in their slots (held runs).
 const VALUE_BYTES: usize = 8;
-/// Records between two trims of the producer, a segment's.
-const TRIM_EVERY_RECORDS: u64 = 4096;
 /// How to call this.
 const USAGE: &str =
     "usage: per-call produce RECORDS ROUNDS | per-call fetch RECORDS ROUNDS [BATCH]";
@@ -71,7 +70,7 @@ fn produce(records: u64, rounds: u64) {
                 producer
                     .append_values_with(1, VALUE_BYTES, |_, value| encode_value(sequence, value))
                     .expect("within the limits");
-                if sequence % TRIM_EVERY_RECORDS == TRIM_EVERY_RECORDS - 1 {
+                if sequence % SEGMENT_RECORDS == SEGMENT_RECORDS - 1 {
                     handle
                         .delete_records(handle.high_watermark())
                         .expect("the high watermark is in the log");
