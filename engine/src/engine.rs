@@ -1425,7 +1425,7 @@ impl HeldOffsets {
                 let first = base_offset + run.first as i64;
                 HeldOffsets {
                     first,
-                    end: (base_offset + run.end as i64).clamp(first, readable_end.max(first)),
+                    end: (base_offset + run.end as i64).min(readable_end).max(first),
                     len: run.len,
                 }
             }
@@ -1485,21 +1485,14 @@ impl PartitionReader {
         // reader loaded; `offset` is at or above the log start just loaded, so the read takes
         // effect at that load, when every record in `offset..offset + count` was in the log.
         let segment = unsafe { cursor.segment.as_ref() };
+        let slots = slot_first..slot_first + count;
+        let each = |slot, value| each(offset + (slot - slot_first) as i64, value);
         if among_held {
-            for (slot, record) in (slot_first..slot_first + count).zip(offset..) {
-                // SAFETY: as above; HELD-CURSOR: the slot holds a value of `held.len` bytes.
-                each(
-                    record,
-                    Some(unsafe { segment.held_value_bytes(slot, held.len) }),
-                );
-            }
+            // SAFETY: as above; HELD-CURSOR: each slot holds a value of `held.len` bytes.
+            unsafe { segment.for_each_held_value(slots, held.len, each) };
         } else {
             // SAFETY: as above: published slots of a segment kept by the pin.
-            unsafe {
-                segment.for_each_value(slot_first..slot_first + count, |slot, value| {
-                    each(offset + (slot - slot_first) as i64, value)
-                })
-            };
+            unsafe { segment.for_each_value(slots, each) };
         }
         Some(crate::log::ReadSummary {
             count,

@@ -979,7 +979,7 @@ impl Segment {
     /// # Safety
     /// As [`Segment::slot`], and the slot holds a value of `len` bytes.
     #[inline(always)]
-    pub(crate) unsafe fn held_value_bytes(&self, index: usize, len: usize) -> &[u8] {
+    unsafe fn held_value_bytes(&self, index: usize, len: usize) -> &[u8] {
         debug_assert!(len <= HELD_VALUE_BYTES_MAX);
         let word = crate::sync::word_bytes(&self.timestamps_tagged[index]);
         // SAFETY: the word's first `len` bytes are the value, in native order as
@@ -1052,6 +1052,25 @@ impl Segment {
         }
     }
 
+    /// `each(slot, value)` for every slot in `slots`, each a member of a held run of
+    /// `len`-byte values ([`HeldRun`]), read from its value word alone.
+    ///
+    /// # Safety
+    /// As [`Segment::record`], for every slot in `slots`, and each holds a value of `len`
+    /// bytes (HELD-RUN, or a reader's cursor that loaded the run, HELD-CURSOR).
+    #[inline(always)]
+    pub unsafe fn for_each_held_value<'g>(
+        &'g self,
+        slots: std::ops::Range<usize>,
+        len: usize,
+        mut each: impl FnMut(usize, Option<&'g [u8]>),
+    ) {
+        for slot in slots {
+            // SAFETY: forwarded.
+            each(slot, Some(unsafe { self.held_value_bytes(slot, len) }));
+        }
+    }
+
     /// Call `each(slot, value)` for every slot in `slots`, in order: the values of plain
     /// records (inline, keyless, headerless) without decoding anything else, other records'
     /// through [`Segment::record`]. A fixed run's values follow one another in the arena, so
@@ -1071,11 +1090,9 @@ impl Segment {
         let held_run = self.held_run();
         if let Some(run) = held_run {
             if run.first <= slots.start && slots.end <= run.end {
-                for slot in slots {
-                    // SAFETY: forwarded; HELD-RUN: the published slots of the run hold a
-                    // value of `run.len` bytes.
-                    each(slot, Some(unsafe { self.held_value_bytes(slot, run.len) }));
-                }
+                // SAFETY: forwarded; HELD-RUN: the published slots of the run hold a value of
+                // `run.len` bytes.
+                unsafe { self.for_each_held_value(slots, run.len, each) };
                 return;
             }
         }
