@@ -1,12 +1,15 @@
 //! Fan-out: 1 producer, N = 1, 2, 4, 8 independent consumers each reading every record of a
 //! one-partition topic; 8-byte and 1 KiB values; single-record and batched produce and read.
-//! Throughput counts records produced (each delivered N times). N = 2 and up runs N + 1
+//! Throughput counts records produced (each delivered N times). The disruptor runs twice: read
+//! by its batch handlers and by its pollers (`peers/disruptor_ring.rs` says why). N = 2 and up runs N + 1
 //! threads: on a 2-core machine that is oversubscribed.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use streamspec_benches::engine::EngineFastPath;
 use streamspec_benches::measure;
-use streamspec_benches::peers::{ArrayLog, ChannelFanOut, DisruptorRing, RwLockLog};
+use streamspec_benches::peers::{
+    ArrayLog, ChannelFanOut, DisruptorPoller, DisruptorRing, RwLockLog,
+};
 use streamspec_benches::workload::FanOut;
 
 /// Consumer counts swept.
@@ -42,6 +45,7 @@ fn fan_out(c: &mut Criterion) {
             measure::fan_out::<EngineFastPath>(&mut group, workload);
             measure::fan_out::<ArrayLog>(&mut group, workload);
             measure::fan_out::<DisruptorRing>(&mut group, workload);
+            measure::fan_out::<DisruptorPoller>(&mut group, workload);
             measure::fan_out::<ChannelFanOut>(&mut group, workload);
             measure::fan_out::<RwLockLog>(&mut group, workload);
         }

@@ -18,9 +18,10 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 /// Systems in column order; the engine first, then its peers.
-const SYSTEMS: [&str; 5] = [
+const SYSTEMS: [&str; 6] = [
     "engine",
     "disruptor",
+    "disruptor_poller",
     "array_log",
     "crossbeam_channel",
     "rwlock_log",

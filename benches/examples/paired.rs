@@ -22,7 +22,9 @@
 
 use streamspec_benches::core_distance::{self, Distance};
 use streamspec_benches::engine::EngineFastPath;
-use streamspec_benches::peers::{ArrayLog, ChannelFanOut, DisruptorRing, RwLockLog};
+use streamspec_benches::peers::{
+    ArrayLog, ChannelFanOut, DisruptorPoller, DisruptorRing, RwLockLog,
+};
 use streamspec_benches::workload::{FanOut, GroupScaling, Run, System, Tally};
 
 /// Records per produce call and per read, as in the `fan_out` and `group_scaling` benches
@@ -243,6 +245,7 @@ fn main() {
                  {batch_records}, {records} records per run"
             );
             fan_out_against::<DisruptorRing>(&workload, pairs);
+            fan_out_against::<DisruptorPoller>(&workload, pairs);
             fan_out_against::<ArrayLog>(&workload, pairs);
             fan_out_against::<ChannelFanOut>(&workload, pairs);
             fan_out_against::<RwLockLog>(&workload, pairs);

@@ -23,12 +23,23 @@ mod delivery_tests {
     //! Goal: the engine and every peer deliver exactly what each workload says, in every mode the benches
     //! use. Method: small runs of each workload, verified as the benches verify.
 
-    use crate::peers::{ArrayLog, ChannelFanOut, DisruptorRing, RwLockLog};
+    use crate::peers::{ArrayLog, ChannelFanOut, DisruptorPoller, DisruptorRing, RwLockLog};
     use crate::workload::{
         FanOut, GroupScaling, Latency, Produce, ProduceTarget, System, GROUP_PARTITIONS,
     };
 
-    fn check_system<S: System>(runs_group_and_produce: bool) {
+    /// Which workloads besides fan-out a system runs.
+    struct Runs {
+        group_and_produce: bool,
+        latency: bool,
+    }
+
+    const EVERY_WORKLOAD: Runs = Runs {
+        group_and_produce: true,
+        latency: true,
+    };
+
+    fn check_system<S: System>(runs: Runs) {
         for value_bytes in [8, 1024] {
             for batch_records in [1, 7, 1000] {
                 for consumers in [1, 2, 3] {
@@ -53,7 +64,7 @@ mod delivery_tests {
                 };
                 match S::group_scaling(&workload) {
                     Some(run) => run.verify(members, |m| workload.expected(m)).unwrap(),
-                    None => assert!(!runs_group_and_produce, "{}", S::NAME),
+                    None => assert!(!runs.group_and_produce, "{}", S::NAME),
                 }
             }
             for target in [
@@ -69,7 +80,7 @@ mod delivery_tests {
                     };
                     match S::produce(&workload) {
                         Some(run) => run.verify(1, |_| workload.expected()).unwrap(),
-                        None => assert!(!runs_group_and_produce, "{}", S::NAME),
+                        None => assert!(!runs.group_and_produce, "{}", S::NAME),
                     }
                 }
             }
@@ -77,33 +88,46 @@ mod delivery_tests {
                 round_trips: 300,
                 value_bytes,
             };
-            let run = S::latency(&workload).expect("latency runs");
-            run.verify(1, |_| workload.expected()).unwrap();
+            match S::latency(&workload) {
+                Some(run) => run.verify(1, |_| workload.expected()).unwrap(),
+                None => assert!(!runs.latency, "{}", S::NAME),
+            }
         }
     }
 
     #[test]
     fn engine_delivers_every_workload() {
-        check_system::<crate::engine::EngineFastPath>(true);
+        check_system::<crate::engine::EngineFastPath>(EVERY_WORKLOAD);
     }
 
     #[test]
     fn array_log_delivers_every_workload() {
-        check_system::<ArrayLog>(true);
+        check_system::<ArrayLog>(EVERY_WORKLOAD);
     }
 
     #[test]
     fn rwlock_log_delivers_every_workload() {
-        check_system::<RwLockLog>(true);
+        check_system::<RwLockLog>(EVERY_WORKLOAD);
     }
 
     #[test]
     fn channel_fan_out_delivers_every_workload() {
-        check_system::<ChannelFanOut>(true);
+        check_system::<ChannelFanOut>(EVERY_WORKLOAD);
     }
 
     #[test]
     fn disruptor_delivers_fan_out_and_latency() {
-        check_system::<DisruptorRing>(false);
+        check_system::<DisruptorRing>(Runs {
+            group_and_produce: false,
+            latency: true,
+        });
+    }
+
+    #[test]
+    fn disruptor_poller_delivers_fan_out() {
+        check_system::<DisruptorPoller>(Runs {
+            group_and_produce: false,
+            latency: false,
+        });
     }
 }

@@ -2,7 +2,9 @@
 //! [`crate::workload`]s in the same bench run:
 //!
 //! - [`array_log`]: the ceiling, a bare preallocated array with one published cursor.
-//! - [`disruptor_ring`]: the `disruptor` crate (LMAX-style ring), 1 producer, N consumers.
+//! - [`disruptor_ring`]: the `disruptor` crate (LMAX-style ring), 1 producer, N consumers,
+//!   read two ways: by its managed batch handlers ([`DisruptorRing`]) and by its pollers
+//!   ([`DisruptorPoller`]).
 //! - [`channel_fan_out`]: crossbeam channels, one per consumer.
 //! - [`rwlock_log`]: the naive log, `RwLock<Vec<Box<[u8]>>>`.
 
@@ -13,7 +15,7 @@ pub mod rwlock_log;
 
 pub use array_log::ArrayLog;
 pub use channel_fan_out::ChannelFanOut;
-pub use disruptor_ring::DisruptorRing;
+pub use disruptor_ring::{DisruptorPoller, DisruptorRing};
 pub use rwlock_log::RwLockLog;
 
 /// Most bytes of values in flight per consumer for the bounded peers (the disruptor's ring,
