@@ -1,9 +1,9 @@
 //! What one call of the fan-out's hot paths costs with no other thread running:
 //!
-//! - `cargo run --release -p streamspec-benches --example per-call -- produce RECORDS ROUNDS`:
-//!   the exclusive producer appends `RECORDS` single 8-byte values per round, trimming every
-//!   segment (`SEGMENT_RECORDS`) to the high watermark, as the fan-out bench's producer trims to
-//!   its consumers' positions.
+//! - `cargo run --release -p streamspec-benches --example per-call -- produce RECORDS ROUNDS
+//!   [BATCH]`: the exclusive producer appends `RECORDS` 8-byte values per round, one (or
+//!   `BATCH`) per call, trimming every segment (`SEGMENT_RECORDS`) to the high watermark, as
+//!   the fan-out bench's producer trims to its consumers' positions.
 //! - `... -- fetch RECORDS ROUNDS [BATCH]`: a partition reader fetches `RECORDS` values, one
 //!   (or `BATCH`) per fetch, each round from the same start, and tallies them as the bench's
 //!   consumers do. `RECORDS` up to 65536 (a few hundred KiB of held values) stay in cache.
@@ -24,7 +24,7 @@ use streamspec_engine::segment::SEGMENT_RECORDS;
 const VALUE_BYTES: usize = 8;
 /// How to call this.
 const USAGE: &str =
-    "usage: per-call produce RECORDS ROUNDS | per-call fetch RECORDS ROUNDS [BATCH]";
+    "usage: per-call produce RECORDS ROUNDS [BATCH] | per-call fetch RECORDS ROUNDS [BATCH]";
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -32,17 +32,20 @@ fn main() {
         Some(Ok(n)) if n > 0 => Some(n),
         _ => None,
     };
-    let run = match (args.first().map(String::as_str), number(1), number(2)) {
-        (Some("produce"), Some(records), Some(rounds)) if args.len() == 3 => {
-            produce(records, rounds);
+    let batch = if args.len() == 4 { number(3) } else { Some(1) };
+    let run = match (
+        args.first().map(String::as_str),
+        number(1),
+        number(2),
+        batch,
+    ) {
+        (Some("produce"), Some(records), Some(rounds), Some(batch)) if args.len() <= 4 => {
+            produce(records, rounds, batch);
             true
         }
-        (Some("fetch"), Some(records), Some(rounds)) if args.len() <= 4 => {
-            let batch = if args.len() == 4 { number(3) } else { Some(1) };
-            batch.is_some_and(|batch| {
-                fetch(records, rounds, batch as usize);
-                true
-            })
+        (Some("fetch"), Some(records), Some(rounds), Some(batch)) if args.len() <= 4 => {
+            fetch(records, rounds, batch as usize);
+            true
         }
         _ => false,
     };
@@ -60,23 +63,31 @@ fn rate(records: u64, elapsed: std::time::Duration) -> String {
     )
 }
 
-fn produce(records: u64, rounds: u64) {
+fn produce(records: u64, rounds: u64, batch: u64) {
     with_orders_topic(1, |handles| {
         let handle = &handles[0];
         for _ in 0..rounds {
             let mut producer = handle.exclusive_producer().expect("one producer");
             let started = Instant::now();
-            for sequence in 0..records {
+            let mut written = 0;
+            while written < records {
+                let end = (written + batch).min(records);
                 producer
-                    .append_values_with(1, VALUE_BYTES, |_, value| encode_value(sequence, value))
+                    .append_values_with((end - written) as usize, VALUE_BYTES, |i, value| {
+                        encode_value(written + i as u64, value)
+                    })
                     .expect("within the limits");
-                if sequence % SEGMENT_RECORDS == SEGMENT_RECORDS - 1 {
+                if written / SEGMENT_RECORDS != end / SEGMENT_RECORDS {
                     handle
                         .delete_records(handle.high_watermark())
                         .expect("the high watermark is in the log");
                 }
+                written = end;
             }
-            println!("produce: {}", rate(records, started.elapsed()));
+            println!(
+                "produce, {batch} per call: {}",
+                rate(records, started.elapsed())
+            );
         }
     });
 }
