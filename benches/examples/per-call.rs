@@ -69,20 +69,37 @@ fn produce(records: u64, rounds: u64, batch: u64) {
         for _ in 0..rounds {
             let mut producer = handle.exclusive_producer().expect("one producer");
             let started = Instant::now();
-            let mut written = 0;
-            while written < records {
-                let end = (written + batch).min(records);
-                producer
-                    .append_values_with((end - written) as usize, VALUE_BYTES, |i, value| {
-                        encode_value(written + i as u64, value)
-                    })
-                    .expect("within the limits");
-                if written / SEGMENT_RECORDS != end / SEGMENT_RECORDS {
-                    handle
-                        .delete_records(handle.high_watermark())
-                        .expect("the high watermark is in the log");
+            let trim = || {
+                handle
+                    .delete_records(handle.high_watermark())
+                    .expect("the high watermark is in the log");
+            };
+            if batch == 1 {
+                // A count of 1 the compiler sees, as a single-record producer's call has.
+                for sequence in 0..records {
+                    producer
+                        .append_values_with(1, VALUE_BYTES, |_, value| {
+                            encode_value(sequence, value)
+                        })
+                        .expect("within the limits");
+                    if sequence % SEGMENT_RECORDS == SEGMENT_RECORDS - 1 {
+                        trim();
+                    }
                 }
-                written = end;
+            } else {
+                let mut written = 0;
+                while written < records {
+                    let end = (written + batch).min(records);
+                    producer
+                        .append_values_with((end - written) as usize, VALUE_BYTES, |i, value| {
+                            encode_value(written + i as u64, value)
+                        })
+                        .expect("within the limits");
+                    if written / SEGMENT_RECORDS != end / SEGMENT_RECORDS {
+                        trim();
+                    }
+                    written = end;
+                }
             }
             println!(
                 "produce, {batch} per call: {}",
