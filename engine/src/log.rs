@@ -662,14 +662,17 @@ impl Log {
         }
         self.segments_unlinked_below
             .fetch_max(limit, Ordering::AcqRel);
-        // A segment wholly below the log start was laid whole: its demand is what the next
-        // segment will need. Noted here because the producer may make that segment only after
-        // this one is gone from the directory: batches that end at segment boundaries, with
-        // the log trimmed to the high watermark between them, found no previous segment, so
-        // every segment kept the first one's arena (4 KiB) and laid seven in eight 8-byte
-        // values out of line, a `malloc` each (22 M records/s where 926 was due).
+        // When the segment after the ones unlinked is not made yet, the newest of them, laid
+        // whole, is the previous segment the producer's next one would be sized from, and is
+        // gone from the directory by then: batches that end at segment boundaries, with the
+        // log trimmed to the high watermark between them, found no previous segment, so every
+        // segment kept the first one's arena (4 KiB) and laid seven in eight 8-byte values
+        // out of line, a `malloc` each (22 M records/s where 649 was due). So its demand is
+        // noted here. (When that segment is made, it was sized from a linked predecessor.)
         if let Some(demand_bytes) = newest_demand_bytes {
-            self.note_arena_demand(demand_bytes as u64);
+            if self.directory.get(limit, &guard).is_none() {
+                self.note_arena_demand(demand_bytes as u64);
+            }
         }
         // Hand the deferred hand-backs to the collector now, so freed segments reach the pool
         // before the producer needs new ones (otherwise it would take ~128 pins).
