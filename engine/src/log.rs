@@ -421,7 +421,7 @@ impl Log {
             // its capacity: that is demand too), scaled up to a whole segment when only the
             // records below `base` are laid there yet (a batch crossing into this segment
             // makes it before laying its part in the previous one). A previous segment that
-            // retention already unlinked left its demand when it was unlinked
+            // retention unlinked before this one was made noted its demand then
             // (`unlink_below`).
             if let Some(previous) = segment_number
                 .checked_sub(1)
@@ -635,13 +635,16 @@ impl Log {
             return;
         }
         let guard = crossbeam_epoch::pin();
-        let mut newest_demand_bytes = None;
+        // The arena demand of segment `limit - 1`, if this call unlinks it.
+        let mut last_demand_bytes = None;
         while next < limit {
             if let Some(segment) = self.directory.unlink(next, &guard) {
-                // SAFETY: non-null (`unlink` hands back only a linked segment), unlinked by
-                // this thread and retired below through `guard`, which pins: allocated until
-                // the guard goes.
-                newest_demand_bytes = Some(unsafe { segment.deref() }.arena_demand_bytes());
+                if next + 1 == limit {
+                    // SAFETY: non-null (`unlink` hands back only a linked segment), unlinked
+                    // by this thread and retired below through `guard`, which pins: allocated
+                    // until the guard goes.
+                    last_demand_bytes = Some(unsafe { segment.deref() }.arena_demand_bytes());
+                }
                 let pool = self.pool.clone();
                 pool.retired_to_collector();
                 let retired = RetiredSegment(segment.as_raw() as *mut Segment);
@@ -662,14 +665,14 @@ impl Log {
         }
         self.segments_unlinked_below
             .fetch_max(limit, Ordering::AcqRel);
-        // When the segment after the ones unlinked is not made yet, the newest of them, laid
-        // whole, is the previous segment the producer's next one would be sized from, and is
-        // gone from the directory by then: batches that end at segment boundaries, with the
-        // log trimmed to the high watermark between them, found no previous segment, so every
-        // segment kept the first one's arena (4 KiB) and laid seven in eight 8-byte values
-        // out of line, a `malloc` each (22 M records/s where 649 was due). So its demand is
-        // noted here. (When that segment is made, it was sized from a linked predecessor.)
-        if let Some(demand_bytes) = newest_demand_bytes {
+        // Segment `limit` is sized, when made, from its predecessor's demand
+        // (`segment_for_write`). If it is not made yet, that predecessor, laid whole, is gone
+        // from the directory by the time it is: note its demand now. Without this, batches
+        // that end at segment boundaries, with the log trimmed to the high watermark between
+        // them, found no predecessor, so every segment kept the first one's arena (4 KiB) and
+        // laid seven in eight 8-byte values out of line, a `malloc` each (22 M records/s where
+        // 649 was due).
+        if let Some(demand_bytes) = last_demand_bytes {
             if self.directory.get(limit, &guard).is_none() {
                 self.note_arena_demand(demand_bytes as u64);
             }
