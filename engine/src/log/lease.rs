@@ -748,7 +748,11 @@ mod tests {
         }
         assert_eq!(log.high_watermark(), expected.len() as i64);
         let values: Vec<Vec<u8>> = expected.iter().map(|(_, value)| value.clone()).collect();
-        for from in 0..expected.len() {
+        // Every start natively. Under miri every 7th: the runs are 1 to 12 records long, so
+        // starts still fall at the head, inside and at the end of runs, and the test takes
+        // 23 s under miri instead of 287 (of about 430 s over all the unit tests).
+        let from_step = if cfg!(miri) { 7 } else { 1 };
+        for from in (0..expected.len()).step_by(from_step) {
             let end = (from + 40).min(expected.len());
             for max_records in [1, 7] {
                 let read = values_read_by_chunks(&log, from as i64, end as i64, max_records);
