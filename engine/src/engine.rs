@@ -155,12 +155,13 @@ impl<F: FnMut(usize, &mut [u8])> AppendBatch for FilledValues<F> {
         if self.value_bytes == 0 {
             return;
         }
-        // Word-sized values (a sequence number, an id) get chunks whose length the compiler
-        // knows, so an inlined `fill` loses its bounds checks and length tests: 13.4 → 7.8
-        // instructions per record for the fan-out's batched producer (`per-call`).
+        // Word-sized values (a sequence number, an id) go out as arrays, whose length the
+        // compiler knows, so an inlined `fill` loses its bounds checks and length tests:
+        // 13.4 → 7.8 instructions per record for the fan-out's batched producer (`per-call`).
         if self.value_bytes == 8 {
-            debug_assert_eq!(out.len() % 8, 0, "whole values only");
-            for (index, value) in (first..).zip(out.chunks_exact_mut(8)) {
+            let (values, rest) = out.as_chunks_mut::<8>();
+            debug_assert!(rest.is_empty(), "whole values only");
+            for (index, value) in (first..).zip(values) {
                 fill(index, value);
             }
             return;
