@@ -10,7 +10,9 @@
 //!
 //! So a noisy machine widens the band by itself, and with one repeat (no spread known) only
 //! the stated threshold applies; the report says so. Points in only one of the two files are
-//! listed but not judged.
+//! listed but not judged, and so are points of the same label whose shape (producers,
+//! consumers, groups, partitions, record size) changed: their figures measure another
+//! workload. A comparison that judged nothing is no pass ([`Comparison::judged_nothing`]).
 
 use crate::bench::results::{PointResults, Results};
 
@@ -74,6 +76,8 @@ pub struct Comparison {
     pub rows: Vec<Row>,
     /// Labels of points in only one of the two runs.
     pub unmatched: Vec<String>,
+    /// Labels of points in both runs whose shape differs (see [`same_shape`]).
+    pub reshaped: Vec<String>,
     /// Whether either side had a single repeat (no noise estimate).
     pub single_repeat: bool,
 }
@@ -83,6 +87,30 @@ impl Comparison {
     pub fn regressed(&self) -> bool {
         self.rows.iter().any(|r| r.verdict == Verdict::Regressed)
     }
+
+    /// Whether no metric was judged: no point of one run matches a point of the other, so
+    /// the comparison says nothing (a regression gate must not read that as a pass).
+    pub fn judged_nothing(&self) -> bool {
+        self.rows.is_empty()
+    }
+}
+
+/// Whether two points measured the same workload: the same producers, consumers, groups,
+/// partitions and record size (the label alone names only the swept values).
+pub fn same_shape(a: &PointResults, b: &PointResults) -> bool {
+    (
+        a.producers,
+        a.consumers,
+        a.groups,
+        a.partitions,
+        a.record_bytes,
+    ) == (
+        b.producers,
+        b.consumers,
+        b.groups,
+        b.partitions,
+        b.record_bytes,
+    )
 }
 
 fn judge(
@@ -167,6 +195,7 @@ pub fn compare(baseline: &Results, current: &Results, thresholds: Thresholds) ->
     let mut comparison = Comparison::default();
     for now in &current.points {
         match baseline.point(&now.label) {
+            Some(base) if !same_shape(base, now) => comparison.reshaped.push(now.label.clone()),
             Some(base) => {
                 comparison.single_repeat |= base.runs.len() < 2 || now.runs.len() < 2;
                 comparison.rows.extend(compare_point(base, now, thresholds));
@@ -215,6 +244,13 @@ impl std::fmt::Display for Comparison {
         }
         for label in &self.unmatched {
             writeln!(f, "{label:<28} (in only one of the two runs; not compared)")?;
+        }
+        for label in &self.reshaped {
+            writeln!(
+                f,
+                "{label:<28} (producers, consumers, groups, partitions or record size differ; \
+                 not compared)"
+            )?;
         }
         if self.single_repeat {
             writeln!(
@@ -299,5 +335,22 @@ mod tests {
         let comparison = compare(&base, &other, Thresholds::default());
         assert!(!comparison.regressed());
         assert_eq!(comparison.unmatched.len(), 2);
+        assert!(comparison.judged_nothing());
+    }
+
+    #[test]
+    fn a_point_of_another_shape_is_listed_not_judged() {
+        // Goal: a baseline saved before the workload's record size changed is not compared
+        // as if it measured the same thing. Method: the same label, 1 KiB records instead of
+        // 8 bytes, and a throughput 10x lower that would regress.
+        let base = results(100e6, 1_000, 0.0);
+        let mut bigger = results(10e6, 1_000, 0.0);
+        bigger.points[0].record_bytes = 1024;
+        let comparison = compare(&base, &bigger, Thresholds::default());
+        assert!(!comparison.regressed(), "{comparison}");
+        assert_eq!(comparison.reshaped, vec!["groups=1".to_string()]);
+        assert!(comparison.judged_nothing());
+        assert!(comparison.to_string().contains("record size differ"));
+        assert!(!compare(&base, &base, Thresholds::default()).judged_nothing());
     }
 }

@@ -7,8 +7,12 @@
 //! ([`crate::bench::baseline`]).
 //!
 //! Exit code: 0 when every run delivered correctly and nothing regressed; 1 when a run
-//! misdelivered or a metric regressed beyond the allowed change; 2 when the workload or the
-//! baseline cannot be used (the message names the field or the file).
+//! misdelivered or a metric regressed beyond the allowed change; 2 when the workload, the
+//! baseline or an output path cannot be used (the message names the field or the file).
+//!
+//! Everything that can be checked before the runs is: the workload, the baseline (readable,
+//! a results file of the same workload) and the output paths (writable), so that a sweep of
+//! many minutes is not lost to a typo at its end.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -31,10 +35,12 @@ use super::{EXIT_BAD_INPUT, EXIT_FAILED, EXIT_PASSED};
 pub struct BenchArgs {
     /// The workload file (TOML; see workloads/ and docs/PERFORMANCE.md).
     pub workload: PathBuf,
-    /// Where to write the results (JSON). Default: bench-results/NAME.json.
+    /// Where to write the results (JSON); a directory: NAME.json in it. Default:
+    /// bench-results/NAME.json.
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Where to write the plot (SVG) of a sweep. Default: bench-results/NAME.svg.
+    /// Where to write the plot (SVG) of a sweep; a directory: NAME.svg in it. Default:
+    /// bench-results/NAME.svg.
     #[arg(long)]
     pub plot: Option<PathBuf>,
     /// A saved results file to compare with; a regression exits with 1.
@@ -99,14 +105,48 @@ fn workload_of(args: &BenchArgs) -> Result<Workload, String> {
     Ok(workload)
 }
 
-fn read_baseline(path: &Path) -> Result<Results, String> {
+/// The baseline at `path`, which must be results of `workload`.
+fn read_baseline(path: &Path, workload: &str) -> Result<Results, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    serde_json::from_str(&text).map_err(|e| {
+    let baseline: Results = serde_json::from_str(&text).map_err(|e| {
         format!(
             "{}: not a streamspec bench results file: {e}",
             path.display()
         )
-    })
+    })?;
+    if baseline.workload != workload {
+        return Err(format!(
+            "{}: results of workload `{}`, not `{workload}`; compare runs of one workload",
+            path.display(),
+            baseline.workload
+        ));
+    }
+    Ok(baseline)
+}
+
+/// Where an output goes: `given`, or `NAME.EXTENSION` inside it when it is a directory, or
+/// `bench-results/NAME.EXTENSION`; checked writable now, before the runs (a file that did
+/// not exist is not left behind).
+fn output_path(given: Option<&Path>, name: &str, extension: &str) -> Result<PathBuf, String> {
+    let file_name = format!("{name}.{extension}");
+    let path = match given {
+        Some(dir) if dir.is_dir() => dir.join(file_name),
+        Some(path) => path.to_path_buf(),
+        None => Path::new("bench-results").join(file_name),
+    };
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+    }
+    let existed = path.exists();
+    std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(&path)
+        .map_err(|e| format!("{}: cannot be written: {e}", path.display()))?;
+    if !existed {
+        std::fs::remove_file(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    Ok(path)
 }
 
 fn write_file(path: &Path, contents: &str) -> Result<(), String> {
@@ -131,16 +171,17 @@ fn run_inner(args: &BenchArgs, out: &mut dyn Write) -> Result<u8, String> {
         return Err("--threshold-pct and --latency-threshold-pct must be >= 0".into());
     }
     debug_assert!((1..=REPEATS_MAX).contains(&workload.repeats));
-    // Read the baseline first: a bad one should not cost a whole run.
-    let baseline = args.baseline.as_deref().map(read_baseline).transpose()?;
-    let out_path = args
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(format!("bench-results/{}.json", workload.name)));
-    let plot_path = args
-        .plot
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(format!("bench-results/{}.svg", workload.name)));
+    // The baseline and the output paths first: a bad one should not cost a whole run.
+    let baseline = args
+        .baseline
+        .as_deref()
+        .map(|path| read_baseline(path, &workload.name))
+        .transpose()?;
+    let out_path = output_path(args.out.as_deref(), &workload.name, "json")?;
+    let plot_path = match workload.sweep {
+        Some(_) => Some(output_path(args.plot.as_deref(), &workload.name, "svg")?),
+        None => None,
+    };
 
     let machine = Machine::this();
     writeln!(
@@ -254,8 +295,8 @@ fn run_inner(args: &BenchArgs, out: &mut dyn Write) -> Result<u8, String> {
     let json = serde_json::to_string_pretty(&results).expect("results serialize");
     write_file(&out_path, &json)?;
     writeln!(out, "\nresults: {}", out_path.display()).map_err(io)?;
-    if workload.sweep.is_some() {
-        write_file(&plot_path, &plot::svg(&results)?)?;
+    if let Some(plot_path) = &plot_path {
+        write_file(plot_path, &plot::svg(&results)?)?;
         writeln!(out, "plot:    {}", plot_path.display()).map_err(io)?;
     }
 
@@ -287,6 +328,15 @@ fn run_inner(args: &BenchArgs, out: &mut dyn Write) -> Result<u8, String> {
             baseline.machine.cpu_model
         )
         .map_err(io)?;
+        if comparison.judged_nothing() {
+            writeln!(
+                out,
+                "error nothing compared: no point of the baseline has this run's label and shape"
+            )
+            .map_err(io)?;
+            // A misdelivery found above stays the verdict.
+            return Ok(code.max(EXIT_BAD_INPUT));
+        }
         if comparison.regressed() {
             writeln!(out, "FAIL regression beyond the allowed change").map_err(io)?;
             code = EXIT_FAILED;
@@ -394,6 +444,88 @@ groups = [1, 2]
         let (code, report) = run_report(&again);
         assert_eq!(code, EXIT_FAILED, "{report}");
         assert!(report.contains("REGRESSED"), "{report}");
+    }
+
+    #[test]
+    fn output_directories_and_unwritable_paths_are_settled_before_the_runs() {
+        // Goal: a sweep is not lost to its output path. Method: `--out` and `--plot` naming
+        // directories get NAME.json and NAME.svg inside them; a path below a regular file
+        // (which no run can write) is refused before anything runs: no run's line in the
+        // report, exit code 2, the path named.
+        let dir = tempfile::tempdir().unwrap();
+        let workload = dir.path().join("w.toml");
+        std::fs::write(&workload, SWEEP).unwrap();
+        let into = dir.path().join("into");
+        std::fs::create_dir(&into).unwrap();
+        let mut to_dir = args(dir.path(), &workload);
+        to_dir.out = Some(into.clone());
+        to_dir.plot = Some(into.clone());
+        to_dir.repeats = Some(1);
+        let (code, report) = run_report(&to_dir);
+        assert_eq!(code, EXIT_PASSED, "{report}");
+        let results: Results =
+            serde_json::from_str(&std::fs::read_to_string(into.join("tiny-sweep.json")).unwrap())
+                .unwrap();
+        assert_eq!(results.points.len(), 2);
+        assert!(std::fs::read_to_string(into.join("tiny-sweep.svg"))
+            .unwrap()
+            .starts_with("<svg"));
+
+        let file = dir.path().join("a-file");
+        std::fs::write(&file, "not a directory").unwrap();
+        for (out, plot) in [
+            (file.join("results.json"), into.join("p.svg")),
+            (into.join("r.json"), file.join("plot.svg")),
+        ] {
+            let mut unwritable = args(dir.path(), &workload);
+            unwritable.out = Some(out);
+            unwritable.plot = Some(plot);
+            let (code, report) = run_report(&unwritable);
+            assert_eq!(code, EXIT_BAD_INPUT, "{report}");
+            assert!(report.contains("a-file"), "{report}");
+            assert!(!report.contains("run 1"), "it ran first: {report}");
+        }
+        assert!(
+            !into.join("p.svg").exists() && !into.join("r.json").exists(),
+            "the check left a file behind"
+        );
+    }
+
+    #[test]
+    fn a_baseline_of_another_workload_or_shape_is_refused() {
+        // Goal: a regression gate never passes by comparing nothing. Method: a baseline of
+        // another workload is refused before the runs; one of this workload whose points all
+        // changed shape (record size) runs, compares nothing and exits 2, not 0.
+        let dir = tempfile::tempdir().unwrap();
+        let workload = dir.path().join("w.toml");
+        std::fs::write(&workload, SWEEP).unwrap();
+        let mut first = args(dir.path(), &workload);
+        first.repeats = Some(1);
+        assert_eq!(run_report(&first).0, EXIT_PASSED);
+        let saved: Results = serde_json::from_str(
+            &std::fs::read_to_string(dir.path().join("out/results.json")).unwrap(),
+        )
+        .unwrap();
+        let baseline = dir.path().join("baseline.json");
+
+        let mut renamed = saved.clone();
+        renamed.workload = "another".into();
+        std::fs::write(&baseline, serde_json::to_string(&renamed).unwrap()).unwrap();
+        let mut again = first.clone();
+        again.baseline = Some(baseline.clone());
+        let (code, report) = run_report(&again);
+        assert_eq!(code, EXIT_BAD_INPUT, "{report}");
+        assert!(report.contains("`another`"), "{report}");
+        assert!(!report.contains("run 1"), "it ran first: {report}");
+
+        let mut reshaped = saved;
+        for point in &mut reshaped.points {
+            point.record_bytes *= 2;
+        }
+        std::fs::write(&baseline, serde_json::to_string(&reshaped).unwrap()).unwrap();
+        let (code, report) = run_report(&again);
+        assert_eq!(code, EXIT_BAD_INPUT, "{report}");
+        assert!(report.contains("nothing compared"), "{report}");
     }
 
     #[test]
