@@ -11,8 +11,14 @@
 //! So a noisy machine widens the band by itself, and with one repeat (no spread known) only
 //! the stated threshold applies; the report says so. Points in only one of the two files are
 //! listed but not judged, and so are points of the same label whose shape (producers,
-//! consumers, groups, partitions, record size) changed: their figures measure another
-//! workload. A comparison that judged nothing is no pass ([`Comparison::judged_nothing`]).
+//! consumers, groups, partitions, record size, limited or unlimited rate) changed: their
+//! figures measure another workload. A comparison that judged nothing is no pass
+//! ([`Comparison::judged_nothing`]).
+//!
+//! Latency is judged only where the producers ran at a target rate. Run flat out, they fill
+//! the backlog (`backlog_records_max`) whenever they outpace the groups, so p99 latency is
+//! the backlog over the consume rate: a faster producer raises it with nothing slower. It is
+//! listed, `not judged`.
 
 use crate::bench::results::{PointResults, Results};
 
@@ -48,6 +54,8 @@ pub enum Verdict {
     Improved,
     /// Worse beyond the allowed change.
     Regressed,
+    /// Shown, not judged (latency of a run at an unlimited rate).
+    NotJudged,
 }
 
 /// One compared metric.
@@ -96,21 +104,27 @@ impl Comparison {
 }
 
 /// Whether two points measured the same workload: the same producers, consumers, groups,
-/// partitions and record size (the label alone names only the swept values).
+/// partitions, record size and kind of rate (the label alone names only the swept values).
+/// (A file that did not record its rate matches either.)
 pub fn same_shape(a: &PointResults, b: &PointResults) -> bool {
-    (
-        a.producers,
-        a.consumers,
-        a.groups,
-        a.partitions,
-        a.record_bytes,
-    ) == (
-        b.producers,
-        b.consumers,
-        b.groups,
-        b.partitions,
-        b.record_bytes,
-    )
+    let rates_agree = match (a.unlimited_rate, b.unlimited_rate) {
+        (Some(a), Some(b)) => a == b,
+        _ => true,
+    };
+    rates_agree
+        && (
+            a.producers,
+            a.consumers,
+            a.groups,
+            a.partitions,
+            a.record_bytes,
+        ) == (
+            b.producers,
+            b.consumers,
+            b.groups,
+            b.partitions,
+            b.record_bytes,
+        )
 }
 
 fn judge(
@@ -178,14 +192,18 @@ fn compare_point(base: &PointResults, now: &PointResults, thresholds: Thresholds
             throughput_allowed,
             true,
         ));
-        rows.push(judge(
+        let mut latency = judge(
             &now.label,
             "p99 latency",
             b.latency_p99_ns as f64,
             c.latency_p99_ns as f64,
             latency_allowed,
             false,
-        ));
+        );
+        if base.unlimited_rate == Some(true) || now.unlimited_rate == Some(true) {
+            latency.verdict = Verdict::NotJudged;
+        }
+        rows.push(latency);
     }
     rows
 }
@@ -239,6 +257,7 @@ impl std::fmt::Display for Comparison {
                     Verdict::Unchanged => "ok",
                     Verdict::Improved => "improved",
                     Verdict::Regressed => "REGRESSED",
+                    Verdict::NotJudged => "not judged (unlimited rate: the backlog's queueing)",
                 }
             )?;
         }
@@ -248,8 +267,8 @@ impl std::fmt::Display for Comparison {
         for label in &self.reshaped {
             writeln!(
                 f,
-                "{label:<28} (producers, consumers, groups, partitions or record size differ; \
-                 not compared)"
+                "{label:<28} (producers, consumers, groups, partitions, record size or rate \
+                 differ; not compared)"
             )?;
         }
         if self.single_repeat {
@@ -287,6 +306,7 @@ mod tests {
                 groups: 1,
                 partitions: 1,
                 record_bytes: 8,
+                unlimited_rate: Some(false),
                 runs: vec![],
                 median: Medians {
                     produced_records_per_s: 100e6,
@@ -339,6 +359,32 @@ mod tests {
     }
 
     #[test]
+    fn latency_at_an_unlimited_rate_is_shown_not_judged() {
+        // Goal: a producer that got faster, and so fills its backlog and waits in it, is not
+        // a latency regression. Method: p99 10x higher, throughput the same: judged (and
+        // regressed) at a target rate; shown, not judged, when either side ran flat out.
+        let base = results(100e6, 1_000, 0.0);
+        let slower = results(100e6, 10_000, 0.0);
+        assert!(compare(&base, &slower, Thresholds::default()).regressed());
+        let mut flat_out = (base.clone(), slower.clone());
+        flat_out.0.points[0].unlimited_rate = Some(true);
+        flat_out.1.points[0].unlimited_rate = Some(true);
+        let comparison = compare(&flat_out.0, &flat_out.1, Thresholds::default());
+        assert!(!comparison.regressed(), "{comparison}");
+        assert!(comparison
+            .rows
+            .iter()
+            .any(|r| r.metric == "p99 latency" && r.verdict == Verdict::NotJudged));
+        // A file from before the rate was recorded is judged as before.
+        let mut old = base.clone();
+        old.points[0].unlimited_rate = None;
+        assert!(compare(&old, &slower, Thresholds::default()).regressed());
+        // A target rate against an unlimited one is another workload.
+        let comparison = compare(&flat_out.0, &slower, Thresholds::default());
+        assert_eq!(comparison.reshaped.len(), 1);
+    }
+
+    #[test]
     fn a_point_of_another_shape_is_listed_not_judged() {
         // Goal: a baseline saved before the workload's record size changed is not compared
         // as if it measured the same thing. Method: the same label, 1 KiB records instead of
@@ -350,7 +396,9 @@ mod tests {
         assert!(!comparison.regressed(), "{comparison}");
         assert_eq!(comparison.reshaped, vec!["groups=1".to_string()]);
         assert!(comparison.judged_nothing());
-        assert!(comparison.to_string().contains("record size differ"));
+        assert!(comparison
+            .to_string()
+            .contains("record size or rate differ"));
         assert!(!compare(&base, &base, Thresholds::default()).judged_nothing());
     }
 }

@@ -131,6 +131,11 @@ pub struct PointResults {
     pub partitions: usize,
     /// Value bytes.
     pub record_bytes: usize,
+    /// Whether the producers ran flat out (`rate_records_per_s = "unlimited"`): latency then
+    /// measures the backlog they fill, not the engine. `None` in files written before this
+    /// was recorded.
+    #[serde(default)]
+    pub unlimited_rate: Option<bool>,
     /// Every run.
     pub runs: Vec<RunResult>,
     /// Their medians.

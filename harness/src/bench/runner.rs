@@ -22,10 +22,11 @@
 //!      one another, records end-to-end latency (now − produce time) in an hdrhistogram,
 //!      publishes its position, and commits it with `apply(commit)` every
 //!      [`COMMIT_INTERVAL`]. Caught up, it blocks in `wait_for` (one partition) or yields.
-//!    - Retention: after each batch, and before waiting on backpressure, a producer removes
-//!      what every group has read of the partition (`delete_records` to the lowest position
-//!      of any group; everything, without groups), in steps of [`TRIM_STEP_RECORDS`]: records
-//!      stay until processed by all groups, and memory stays bounded however long the run.
+//!    - Retention: every [`TRIM_STEP_RECORDS`] it appends to a partition, and before waiting
+//!      on backpressure, a producer removes what every group has read of it
+//!      (`delete_records` to the lowest position of any group; everything, without groups):
+//!      records stay until processed by all groups, and memory stays bounded however long
+//!      the run.
 //! 4. The clock lets the warm-up pass, snapshots the counters, waits the measured duration,
 //!    snapshots again and stops everyone. Throughput is the counter difference over the
 //!    measured time; latency covers records produced inside the measured window.
@@ -43,11 +44,13 @@ use crate::bench::workload::{Point, Rate, RECORD_BYTES_SEQUENCED_MIN};
 
 /// How often a member commits its positions.
 pub const COMMIT_INTERVAL: Duration = Duration::from_millis(100);
-/// Records every group must have read past a partition's log start before its producer
-/// removes them (four segments): small enough that the segments a trim frees fit the engine's
-/// recycling pool, so the producer reuses warm memory. (A trimmer thread every 10 ms freed
-/// about 250 segments at a time at 100 M records/s; the pool kept 16 and the producer
-/// allocated and zeroed the rest afresh, a tenth of the run's time and half its rate.)
+/// Records a producer appends to a partition between two looks at what every group has read
+/// of it (four segments): few enough that the segments a trim frees fit the engine's
+/// recycling pool, so the producer reuses warm memory; many enough that the look (a load of
+/// every group's position, lines the members write) costs nothing per record. (A trimmer
+/// thread every 10 ms freed about 250 segments at a time at 100 M records/s; the pool kept 16
+/// and the producer allocated and zeroed the rest afresh, a tenth of the run's time and half
+/// its rate. A look after every batch cost 64-byte records in batches of 100 a fifth.)
 pub const TRIM_STEP_RECORDS: i64 = 4 * streamspec_engine::segment::SEGMENT_RECORDS as i64;
 /// How often the progress display is refreshed.
 pub const PROGRESS_INTERVAL: Duration = Duration::from_millis(100);
@@ -441,7 +444,7 @@ impl Shared<'_> {
             {
                 // Backpressure: the slowest group is this far behind. Whatever it has read
                 // since goes first, however little.
-                self.retain(owned[slot], 1);
+                self.retain(owned[slot]);
                 thread::yield_now();
                 continue;
             }
@@ -468,8 +471,10 @@ impl Shared<'_> {
                 None => handle.append_values_with(count, point.record_bytes, fill),
             };
             match appended {
-                Ok(_) => {
-                    self.retain(owned[slot], TRIM_STEP_RECORDS);
+                Ok(base) => {
+                    if base / TRIM_STEP_RECORDS != (base + batch as i64) / TRIM_STEP_RECORDS {
+                        self.retain(owned[slot]);
+                    }
                     sequences[slot] += batch;
                     produced += batch;
                     self.produced[producer]
@@ -479,7 +484,7 @@ impl Shared<'_> {
                 // A full partition (backpressure keeps the backlog far below the engine's
                 // limit, so this is only a bound): let retention catch up, try again later.
                 Err(_) => {
-                    self.retain(owned[slot], 1);
+                    self.retain(owned[slot]);
                     thread::yield_now();
                 }
             }
@@ -627,15 +632,15 @@ impl Shared<'_> {
     }
 
     /// Consumed-by-all retention of partition `p`: remove what every group has read
-    /// (everything, without groups) once that is at least `step_records` past the log start.
-    fn retain(&self, p: usize, step_records: i64) {
+    /// (everything, without groups).
+    fn retain(&self, p: usize) {
         let handle = &self.partitions[p].handle;
         let partitions = self.partitions.len();
         let read_by_all = (0..self.point.groups)
             .map(|g| self.positions[g * partitions + p].0.load(Ordering::Relaxed))
             .min()
             .unwrap_or_else(|| handle.high_watermark());
-        if read_by_all - handle.log_start_offset() >= step_records {
+        if read_by_all > handle.log_start_offset() {
             // Refusals cannot happen (the offset is within the log); a failed trim only
             // leaves records longer, which backpressure bounds.
             let _ = handle.delete_records(read_by_all);

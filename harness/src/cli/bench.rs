@@ -26,7 +26,7 @@ use crate::bench::baseline::{
 use crate::bench::plot;
 use crate::bench::results::{Machine, Medians, PointResults, Results};
 use crate::bench::runner::run_point;
-use crate::bench::workload::{Workload, WorkloadError, REPEATS_MAX};
+use crate::bench::workload::{Rate, Workload, WorkloadError, REPEATS_MAX};
 
 use super::{EXIT_BAD_INPUT, EXIT_FAILED, EXIT_PASSED};
 
@@ -252,6 +252,7 @@ fn run_inner(args: &BenchArgs, out: &mut dyn Write) -> Result<u8, String> {
             groups: point.groups,
             partitions: point.partitions_total(),
             record_bytes: point.record_bytes,
+            unlimited_rate: Some(point.rate_records_per_s == Rate::Unlimited),
             median: Medians::of(&runs),
             runs,
         });
