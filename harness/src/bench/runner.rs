@@ -22,7 +22,7 @@
 //!      one another, records end-to-end latency (now − produce time) in an hdrhistogram,
 //!      publishes its position, and commits it with `apply(commit)` every
 //!      [`COMMIT_INTERVAL`]. Caught up, it blocks in `wait_for` (one partition) or yields.
-//!    - Retention: every [`TRIM_STEP_RECORDS`] it appends to a partition, and before waiting
+//!    - Retention: every [`trim_step_records`] it appends to a partition, and before waiting
 //!      on backpressure, a producer removes what every group has read of it
 //!      (`delete_records` to the lowest position of any group; everything, without groups):
 //!      records stay until processed by all groups, and memory stays bounded however long
@@ -44,14 +44,26 @@ use crate::bench::workload::{Point, Rate, RECORD_BYTES_SEQUENCED_MIN};
 
 /// How often a member commits its positions.
 pub const COMMIT_INTERVAL: Duration = Duration::from_millis(100);
-/// Records a producer appends to a partition between two looks at what every group has read
-/// of it (four segments): few enough that the segments a trim frees fit the engine's
+/// Most records a producer appends to a partition between two looks at what every group has
+/// read of it (four segments): few enough that the segments a trim frees fit the engine's
 /// recycling pool, so the producer reuses warm memory; many enough that the look (a load of
 /// every group's position, lines the members write) costs nothing per record. (A trimmer
 /// thread every 10 ms freed about 250 segments at a time at 100 M records/s; the pool kept 16
 /// and the producer allocated and zeroed the rest afresh, a tenth of the run's time and half
 /// its rate. A look after every batch cost 64-byte records in batches of 100 a fifth.)
-pub const TRIM_STEP_RECORDS: i64 = 4 * streamspec_engine::segment::SEGMENT_RECORDS as i64;
+pub const TRIM_STEP_RECORDS_MAX: u64 = 4 * streamspec_engine::segment::SEGMENT_RECORDS;
+/// Most bytes of values appended between two looks (as the fan-out bench's producer trims,
+/// `benches/src/engine.rs`): large values are looked at sooner, so that the arenas the
+/// producer writes come back while still warm. With 1 KiB values, a look every four segments
+/// (16 MiB of values) held `fan-out-1k` to 11-13 M records/s at one group, a look every
+/// 256 KiB let it reach 34-36 (single runs, alternating).
+pub const TRIM_STEP_BYTES: u64 = 256 << 10;
+
+/// Records appended to a partition between two looks at its groups' positions, for values of
+/// `record_bytes` bytes: [`TRIM_STEP_BYTES`] of them, at most [`TRIM_STEP_RECORDS_MAX`].
+pub fn trim_step_records(record_bytes: usize) -> i64 {
+    (TRIM_STEP_BYTES / record_bytes.max(1) as u64).clamp(1, TRIM_STEP_RECORDS_MAX) as i64
+}
 /// How often the progress display is refreshed.
 pub const PROGRESS_INTERVAL: Duration = Duration::from_millis(100);
 /// How long an idle single-partition member blocks before looking at the stop flag again.
@@ -423,6 +435,7 @@ impl Shared<'_> {
                     .flatten()
             })
             .collect();
+        let trim_step = trim_step_records(point.record_bytes);
         let mut produced = 0u64;
         let mut turn = 0;
         while !self.stopped() {
@@ -472,7 +485,7 @@ impl Shared<'_> {
             };
             match appended {
                 Ok(base) => {
-                    if base / TRIM_STEP_RECORDS != (base + batch as i64) / TRIM_STEP_RECORDS {
+                    if base / trim_step != (base + batch as i64) / trim_step {
                         self.retain(owned[slot]);
                     }
                     sequences[slot] += batch;
@@ -676,6 +689,13 @@ mod tests {
             backlog_records_max: 100_000,
             swept: Default::default(),
         }
+    }
+
+    #[test]
+    fn retention_looks_every_256_kib_of_values_and_at_most_every_four_segments() {
+        assert_eq!(trim_step_records(8), 16_384, "8-byte values: four segments");
+        assert_eq!(trim_step_records(1024), 256, "1 KiB values: 256 KiB");
+        assert_eq!(trim_step_records(1 << 20), 1, "every record");
     }
 
     #[test]
