@@ -40,7 +40,7 @@ pub struct BenchArgs {
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Where to write the plot (SVG) of a sweep; a directory: NAME.svg in it. Default:
-    /// bench-results/NAME.svg.
+    /// NAME.svg beside the results.
     #[arg(long)]
     pub plot: Option<PathBuf>,
     /// A saved results file to compare with; a regression exits with 1.
@@ -125,14 +125,19 @@ fn read_baseline(path: &Path, workload: &str) -> Result<Results, String> {
 }
 
 /// Where an output goes: `given`, or `NAME.EXTENSION` inside it when it is a directory, or
-/// `bench-results/NAME.EXTENSION`; checked writable now, before the runs (a file that did
+/// `NAME.EXTENSION` in `default_dir`; checked writable now, before the runs (a file that did
 /// not exist is not left behind).
-fn output_path(given: Option<&Path>, name: &str, extension: &str) -> Result<PathBuf, String> {
+fn output_path(
+    given: Option<&Path>,
+    default_dir: &Path,
+    name: &str,
+    extension: &str,
+) -> Result<PathBuf, String> {
     let file_name = format!("{name}.{extension}");
     let path = match given {
         Some(dir) if dir.is_dir() => dir.join(file_name),
         Some(path) => path.to_path_buf(),
-        None => Path::new("bench-results").join(file_name),
+        None => default_dir.join(file_name),
     };
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
@@ -177,9 +182,21 @@ fn run_inner(args: &BenchArgs, out: &mut dyn Write) -> Result<u8, String> {
         .as_deref()
         .map(|path| read_baseline(path, &workload.name))
         .transpose()?;
-    let out_path = output_path(args.out.as_deref(), &workload.name, "json")?;
+    let out_path = output_path(
+        args.out.as_deref(),
+        Path::new("bench-results"),
+        &workload.name,
+        "json",
+    )?;
+    // The plot goes beside the results unless told otherwise.
+    let results_dir = out_path.parent().unwrap_or(Path::new(""));
     let plot_path = match workload.sweep {
-        Some(_) => Some(output_path(args.plot.as_deref(), &workload.name, "svg")?),
+        Some(_) => Some(output_path(
+            args.plot.as_deref(),
+            results_dir,
+            &workload.name,
+            "svg",
+        )?),
         None => None,
     };
 
@@ -471,6 +488,15 @@ groups = [1, 2]
         assert!(std::fs::read_to_string(into.join("tiny-sweep.svg"))
             .unwrap()
             .starts_with("<svg"));
+
+        // Without `--plot`, the plot goes beside the results.
+        let beside = dir.path().join("beside");
+        let mut plot_unsaid = to_dir.clone();
+        plot_unsaid.out = Some(beside.join("r.json"));
+        plot_unsaid.plot = None;
+        let (code, report) = run_report(&plot_unsaid);
+        assert_eq!(code, EXIT_PASSED, "{report}");
+        assert!(beside.join("r.json").exists() && beside.join("tiny-sweep.svg").exists());
 
         let file = dir.path().join("a-file");
         std::fs::write(&file, "not a directory").unwrap();
