@@ -50,7 +50,8 @@ pub const COMMIT_INTERVAL: Duration = Duration::from_millis(100);
 /// every group's position, lines the members write) costs nothing per record. (A trimmer
 /// thread every 10 ms freed about 250 segments at a time at 100 M records/s; the pool kept 16
 /// and the producer allocated and zeroed the rest afresh, a tenth of the run's time and half
-/// its rate. A look after every batch cost 64-byte records in batches of 100 a fifth.)
+/// its rate. A look after every batch loads, per group, a line its member writes: with
+/// batches of 100, a miss per group every 100 records.)
 pub const TRIM_STEP_RECORDS_MAX: u64 = 4 * streamspec_engine::segment::SEGMENT_RECORDS;
 /// Most bytes of values appended between two looks (as the fan-out bench's producer trims,
 /// `benches/src/engine.rs`): large values are looked at sooner, so that the arenas the
