@@ -154,6 +154,17 @@ fn output_path(
     Ok(path)
 }
 
+/// The exit code of a run whose comparison judged nothing, given the code so far: a
+/// misdelivery found in the runs stays the verdict (1); otherwise the baseline could not be
+/// used (2).
+fn nothing_compared_exit(code: u8) -> u8 {
+    if code == EXIT_FAILED {
+        EXIT_FAILED
+    } else {
+        EXIT_BAD_INPUT
+    }
+}
+
 fn write_file(path: &Path, contents: &str) -> Result<(), String> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
@@ -352,8 +363,7 @@ fn run_inner(args: &BenchArgs, out: &mut dyn Write) -> Result<u8, String> {
                 "error nothing compared: no point of the baseline has this run's label and shape"
             )
             .map_err(io)?;
-            // A misdelivery found above stays the verdict.
-            return Ok(code.max(EXIT_BAD_INPUT));
+            return Ok(nothing_compared_exit(code));
         }
         if comparison.regressed() {
             writeln!(out, "FAIL regression beyond the allowed change").map_err(io)?;
@@ -462,6 +472,12 @@ groups = [1, 2]
         let (code, report) = run_report(&again);
         assert_eq!(code, EXIT_FAILED, "{report}");
         assert!(report.contains("REGRESSED"), "{report}");
+    }
+
+    #[test]
+    fn a_misdelivery_outranks_an_unusable_baseline() {
+        assert_eq!(nothing_compared_exit(EXIT_PASSED), EXIT_BAD_INPUT);
+        assert_eq!(nothing_compared_exit(EXIT_FAILED), EXIT_FAILED);
     }
 
     #[test]
