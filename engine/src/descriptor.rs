@@ -76,8 +76,9 @@ pub struct Descriptor {
     /// Where they land, segment by segment, in order (inline for a batch in at most two
     /// segments, so a small append allocates only the descriptor).
     pub parts: SmallVec<[Part; 2]>,
-    /// The words of [`PartWords::Each`] parts, indexed by record index in the batch (inline
-    /// for up to two records).
+    /// The words of [`PartWords::Each`] parts, indexed by record index in the batch (records
+    /// of a [`PartWords::Fixed`] part before one hold empty words; inline for up to two
+    /// records).
     pub words: SmallVec<[Slot; 2]>,
     /// What an idempotent batch publishes.
     pub producer: Option<ProducerUpdate>,

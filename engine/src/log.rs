@@ -361,6 +361,33 @@ impl Log {
         guard: &'g Guard,
     ) -> Result<(), InstallError> {
         let count = batch.len();
+        let first_segment = base as u64 >> SEGMENT_RECORDS_SHIFT;
+        if (base + count as i64 - 1) as u64 >> SEGMENT_RECORDS_SHIFT == first_segment {
+            // Within one segment, the usual case (every batch that does not cross a segment's
+            // end): its one part is checked and laid without walking spans.
+            if let [part] = descriptor.parts.as_slice() {
+                if part.segment_number == first_segment {
+                    return Ok(());
+                }
+            }
+            let segment = self.segment_for_write(first_segment, base, guard)?;
+            clear_layout(batch, descriptor, segments, scratch);
+            segments.push(segment);
+            let words = lay_part(
+                batch,
+                scratch.as_deref(),
+                segment,
+                0..count,
+                &mut descriptor.words,
+            );
+            descriptor.parts.push(Part {
+                segment_number: first_segment,
+                first_record: 0,
+                count,
+                words,
+            });
+            return Ok(());
+        }
         let fits = !descriptor.parts.is_empty()
             && spans(base, count).eq(descriptor
                 .parts
@@ -373,16 +400,7 @@ impl Log {
         for (segment_number, _, _) in spans(base, count) {
             fresh.push(self.segment_for_write(segment_number, base, guard)?);
         }
-        if !descriptor.parts.is_empty() {
-            // Laid for another base (an append overtook this one): lay again. Fixed values
-            // come back from where they were laid, as `fill_values` runs once per record.
-            if let (Some((value_bytes, _)), None) = (batch.fixed_values(), &scratch) {
-                *scratch = Some(laid_fixed_values(descriptor, segments, value_bytes));
-            }
-            discard(descriptor);
-            descriptor.parts.clear();
-            descriptor.words.clear();
-        }
+        clear_layout(batch, descriptor, segments, scratch);
         *segments = fresh;
         for ((segment_number, first_record, in_segment), segment) in
             spans(base, count).zip(segments.iter())
@@ -723,9 +741,9 @@ fn spans(base: i64, count: usize) -> impl Iterator<Item = (u64, usize, usize)> {
 }
 
 /// Lay records `records` of `batch` in `segment`: bytes into its arena (or out of line),
-/// slot words into `words` (indexed by record) or, for fixed values in the arena, described
-/// by the returned [`PartWords::Fixed`]. `scratch`, when present, holds the fixed values'
-/// bytes (a second laying).
+/// slot words pushed onto `words` (at their records' indices: parts are laid in order) or,
+/// for fixed values in the arena, described by the returned [`PartWords::Fixed`].
+/// `scratch`, when present, holds the fixed values' bytes (a second laying).
 fn lay_part<B: AppendBatch + ?Sized>(
     batch: &B,
     scratch: Option<&[u8]>,
@@ -759,7 +777,7 @@ fn lay_part<B: AppendBatch + ?Sized>(
         // No room inline: fill a buffer, then store each value out of line.
         let mut values = vec![0; bytes];
         fill(&mut values);
-        words.resize(batch.len(), Slot::default());
+        pad_words(words, first);
         for i in 0..in_segment {
             let parts = RecordParts {
                 key: None,
@@ -767,19 +785,19 @@ fn lay_part<B: AppendBatch + ?Sized>(
                 headers: &[],
                 timestamp_ms,
             };
-            words[first + i] = Slot::out_of_line(&parts, value_bytes);
+            words.push(Slot::out_of_line(&parts, value_bytes));
         }
         return PartWords::Each { out_of_line: true };
     }
-    words.resize(batch.len(), Slot::default());
+    pad_words(words, first);
     if let Some((values, timestamp_ms)) = batch.plain_values() {
         let values = &values[records.clone()];
         if values.iter().all(|v| v.len() <= INLINE_RECORD_BYTES_MAX) {
             let inline_bytes: usize = values.iter().map(|v| v.len()).sum();
             if let Some(mut start) = segment.reserve_arena(inline_bytes) {
-                for (word, value) in words[records].iter_mut().zip(values) {
+                for value in values {
                     // SAFETY: as above; the range is inside this batch's reservation.
-                    *word = unsafe { segment.lay_plain_value(start, timestamp_ms, value) };
+                    words.push(unsafe { segment.lay_plain_value(start, timestamp_ms, value) });
                     start += value.len() as u32;
                 }
                 return PartWords::Each { out_of_line: false };
@@ -800,12 +818,42 @@ fn lay_part<B: AppendBatch + ?Sized>(
         // SAFETY: as above.
         let word = unsafe { segment.lay_record(start, &parts, len) };
         out_of_line |= word.is_out_of_line();
-        words[i] = word;
+        words.push(word);
         if let Some(start) = start {
             arena_next = Some(start + len as u32);
         }
     }
     PartWords::Each { out_of_line }
+}
+
+/// Undo `descriptor`'s layout, if it has one, before laying it again for another base (an
+/// append overtook this one): its fixed values are kept in `scratch` first, as `fill_values`
+/// runs once per record, and its out-of-line blocks freed. Leaves `segments` empty.
+fn clear_layout<B: AppendBatch + ?Sized>(
+    batch: &B,
+    descriptor: &mut Descriptor,
+    segments: &mut Segments<'_>,
+    scratch: &mut Option<Vec<u8>>,
+) {
+    if !descriptor.parts.is_empty() {
+        if let (Some((value_bytes, _)), None) = (batch.fixed_values(), &scratch) {
+            *scratch = Some(laid_fixed_values(descriptor, segments, value_bytes));
+        }
+        discard(descriptor);
+        descriptor.parts.clear();
+        descriptor.words.clear();
+    }
+    segments.clear();
+}
+
+/// Pad `words` (a descriptor's, indexed by record) with empty words up to record `first`,
+/// whose part then pushes its own: only records of a fixed part before it have none.
+#[inline]
+fn pad_words(words: &mut SmallVec<[Slot; 2]>, first: usize) {
+    debug_assert!(words.len() <= first, "parts are laid in order, each once");
+    while words.len() < first {
+        words.push(Slot::default());
+    }
 }
 
 /// The bytes of a fixed-values batch as `descriptor` laid them in `segments`, back to back.
