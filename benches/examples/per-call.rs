@@ -4,6 +4,9 @@
 //!   [BATCH]`: the exclusive producer appends `RECORDS` 8-byte values per round, one (or
 //!   `BATCH`) per call, trimming every segment (`SEGMENT_RECORDS`) to the high watermark, as
 //!   the fan-out bench's producer trims to its consumers' positions.
+//! - `... -- shared-produce RECORDS ROUNDS`: the same single-record appends through the
+//!   protocol any number of producers share (`PartitionHandle::append_values`, the `produce`
+//!   bench's call), not the exclusive producer.
 //! - `... -- fetch RECORDS ROUNDS [BATCH]`: a partition reader fetches `RECORDS` values, one
 //!   (or `BATCH`) per fetch, each round from the same start, and tallies them as the bench's
 //!   consumers do. `RECORDS` up to 65536 (a few hundred KiB of held values) stay in cache.
@@ -23,8 +26,8 @@ use streamspec_engine::segment::SEGMENT_RECORDS;
 /// Bytes per value: a word, so single values are held in their slots (held runs).
 const VALUE_BYTES: usize = 8;
 /// How to call this.
-const USAGE: &str =
-    "usage: per-call produce RECORDS ROUNDS [BATCH] | per-call fetch RECORDS ROUNDS [BATCH]";
+const USAGE: &str = "usage: per-call produce RECORDS ROUNDS [BATCH] | per-call shared-produce \
+     RECORDS ROUNDS | per-call fetch RECORDS ROUNDS [BATCH]";
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -41,6 +44,10 @@ fn main() {
     ) {
         (Some("produce"), Some(records), Some(rounds), Some(batch)) if args.len() <= 4 => {
             produce(records, rounds, batch);
+            true
+        }
+        (Some("shared-produce"), Some(records), Some(rounds), Some(1)) if args.len() == 3 => {
+            shared_produce(records, rounds);
             true
         }
         (Some("fetch"), Some(records), Some(rounds), Some(batch)) if args.len() <= 4 => {
@@ -103,6 +110,29 @@ fn produce(records: u64, rounds: u64, batch: u64) {
             }
             println!(
                 "produce, {batch} per call: {}",
+                rate(records, started.elapsed())
+            );
+        }
+    });
+}
+
+fn shared_produce(records: u64, rounds: u64) {
+    with_orders_topic(1, |handles| {
+        let handle = &handles[0];
+        let mut value = [0; VALUE_BYTES];
+        for _ in 0..rounds {
+            let started = Instant::now();
+            for sequence in 0..records {
+                encode_value(sequence, &mut value);
+                handle.append_values(&[&value]).expect("within the limits");
+                if sequence % SEGMENT_RECORDS == SEGMENT_RECORDS - 1 {
+                    handle
+                        .delete_records(handle.high_watermark())
+                        .expect("the high watermark is in the log");
+                }
+            }
+            println!(
+                "shared produce, 1 per call: {}",
                 rate(records, started.elapsed())
             );
         }
