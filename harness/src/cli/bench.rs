@@ -4,15 +4,17 @@
 //! Output: one line per point and repeat while it runs (a progress bar on a terminal), then
 //! a table of medians per point (produced and consumed records/s, latency p50, p99, p99.9,
 //! max), the paths written, and with `--baseline` the comparison table
-//! ([`crate::bench::baseline`]).
+//! ([`crate::bench::baseline`]). With `--baseline-bin`, another build's runs alternate with
+//! this build's, a round of every point at a time, and become the baseline
+//! ([`crate::bench::other_build`]).
 //!
 //! Exit code: 0 when every run delivered correctly and nothing regressed; 1 when a run
 //! misdelivered or a metric regressed beyond the allowed change; 2 when the workload, the
 //! baseline or an output path cannot be used (the message names the field or the file).
 //!
 //! Everything that can be checked before the runs is: the workload, the baseline (readable,
-//! a results file of the same workload) and the output paths (writable), so that a sweep of
-//! many minutes is not lost to a typo at its end.
+//! a results file of the same workload; or a binary that runs and is `streamspec`) and the
+//! output paths (writable), so that a sweep of many minutes is not lost to a typo at its end.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -23,9 +25,10 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::bench::baseline::{
     compare, Thresholds, LATENCY_THRESHOLD_PCT_DEFAULT, THROUGHPUT_THRESHOLD_PCT_DEFAULT,
 };
+use crate::bench::other_build::{merge_rounds, OtherBuild, RoundSettings};
 use crate::bench::plot;
 use crate::bench::results::{Machine, Medians, PointResults, Results};
-use crate::bench::runner::run_point;
+use crate::bench::runner::{run_point, RunResult};
 use crate::bench::workload::{Rate, Workload, WorkloadError, REPEATS_MAX};
 
 use super::{EXIT_BAD_INPUT, EXIT_FAILED, EXIT_PASSED};
@@ -46,6 +49,12 @@ pub struct BenchArgs {
     /// A saved results file to compare with; a regression exits with 1.
     #[arg(long)]
     pub baseline: Option<PathBuf>,
+    /// A `streamspec` binary of the build to compare with, instead of a saved file: its runs
+    /// alternate with this build's, a round of every point at a time, so that a host whose
+    /// speed drifts slows both alike; its merged results are written beside this run's
+    /// (NAME.baseline.json). A regression exits with 1.
+    #[arg(long, conflicts_with = "baseline")]
+    pub baseline_bin: Option<PathBuf>,
     /// Allowed drop in throughput before it counts as a regression, percent (widened by the
     /// repeats' own spread).
     #[arg(long, default_value_t = THROUGHPUT_THRESHOLD_PCT_DEFAULT)]
@@ -180,6 +189,34 @@ fn micros(ns: u64) -> String {
     format!("{:.1} us", ns as f64 / 1_000.0)
 }
 
+/// Round `repeat` of the other build: every point once, reported as one line per point;
+/// its results file (beside this run's) is read and removed.
+fn other_round(
+    other: &OtherBuild,
+    args: &BenchArgs,
+    settings: RoundSettings,
+    out_path: &Path,
+    repeat: usize,
+    out: &mut dyn Write,
+) -> Result<Results, String> {
+    let round_path = out_path.with_extension(format!("baseline-round-{}.json", repeat + 1));
+    let round = other.run_round(&args.workload, settings, &round_path);
+    let _ = std::fs::remove_file(&round_path);
+    let round = round?;
+    for point in &round.points {
+        writeln!(
+            out,
+            "  {:<24} run {} of the other build: produced {}, consumed {}",
+            point.label,
+            repeat + 1,
+            mega(point.median.produced_records_per_s),
+            mega(point.median.consumed_records_per_s),
+        )
+        .map_err(|e| format!("writing the report: {e}"))?;
+    }
+    Ok(round)
+}
+
 fn run_inner(args: &BenchArgs, out: &mut dyn Write) -> Result<u8, String> {
     let io = |e: std::io::Error| format!("writing the report: {e}");
     let workload = workload_of(args)?;
@@ -188,10 +225,15 @@ fn run_inner(args: &BenchArgs, out: &mut dyn Write) -> Result<u8, String> {
     }
     debug_assert!((1..=REPEATS_MAX).contains(&workload.repeats));
     // The baseline and the output paths first: a bad one should not cost a whole run.
-    let baseline = args
+    let saved_baseline = args
         .baseline
         .as_deref()
         .map(|path| read_baseline(path, &workload.name))
+        .transpose()?;
+    let other = args
+        .baseline_bin
+        .as_deref()
+        .map(OtherBuild::check)
         .transpose()?;
     let out_path = output_path(
         args.out.as_deref(),
@@ -199,6 +241,20 @@ fn run_inner(args: &BenchArgs, out: &mut dyn Write) -> Result<u8, String> {
         &workload.name,
         "json",
     )?;
+    // The other build's merged results, and each of its rounds on the way.
+    let other_out_path = match &other {
+        Some(_) => Some(output_path(
+            Some(&out_path.with_extension("baseline.json")),
+            Path::new(""),
+            &workload.name,
+            "json",
+        )?),
+        None => None,
+    };
+    let settings = RoundSettings {
+        duration_s: args.duration_s,
+        warmup_s: args.warmup_s,
+    };
     // The plot goes beside the results unless told otherwise.
     let results_dir = out_path.parent().unwrap_or(Path::new(""));
     let plot_path = match workload.sweep {
@@ -230,9 +286,17 @@ fn run_inner(args: &BenchArgs, out: &mut dyn Write) -> Result<u8, String> {
         started_unix_s,
         points: Vec::new(),
     };
-    for point in &points {
-        let mut runs = Vec::new();
-        for repeat in 0..workload.repeats {
+    let mut runs: Vec<Vec<RunResult>> = vec![Vec::new(); points.len()];
+    let mut other_rounds = Vec::new();
+    // Round by round: every point once, then the next round. With another build, its round
+    // comes after this build's in the first round, before it in the second, and so on, so
+    // that neither always runs on the heels of the other.
+    for repeat in 0..workload.repeats {
+        let other_first = repeat % 2 == 1;
+        if let (Some(other), true) = (&other, other_first) {
+            other_rounds.push(other_round(other, args, settings, &out_path, repeat, out)?);
+        }
+        for (point, point_runs) in points.iter().zip(&mut runs) {
             let bar = if args.no_progress {
                 ProgressBar::hidden()
             } else {
@@ -270,8 +334,13 @@ fn run_inner(args: &BenchArgs, out: &mut dyn Write) -> Result<u8, String> {
                 }
             )
             .map_err(io)?;
-            runs.push(result);
+            point_runs.push(result);
         }
+        if let (Some(other), false) = (&other, other_first) {
+            other_rounds.push(other_round(other, args, settings, &out_path, repeat, out)?);
+        }
+    }
+    for (point, runs) in points.iter().zip(runs) {
         results.points.push(PointResults {
             label: point.label(),
             swept: point.swept.clone(),
@@ -344,7 +413,32 @@ fn run_inner(args: &BenchArgs, out: &mut dyn Write) -> Result<u8, String> {
         }
         code = EXIT_FAILED;
     }
-    if let Some(baseline) = &baseline {
+    let baseline = match (saved_baseline, merge_rounds(other_rounds)) {
+        (Some(saved), _) => Some((
+            saved,
+            format!(
+                "{}",
+                args.baseline.as_ref().expect("baseline given").display()
+            ),
+        )),
+        (None, Some(merged)) => {
+            let other = other.as_ref().expect("rounds come from the other build");
+            let path = other_out_path
+                .as_ref()
+                .expect("checked with the other build");
+            let json = serde_json::to_string_pretty(&merged).expect("results serialize");
+            write_file(path, &json)?;
+            let described = format!(
+                "{} ({}), its runs alternating with these; its results: {}",
+                other.bin().display(),
+                other.version(),
+                path.display()
+            );
+            Some((merged, described))
+        }
+        (None, None) => None,
+    };
+    if let Some((baseline, described)) = &baseline {
         let thresholds = Thresholds {
             throughput_pct: args.threshold_pct,
             latency_pct: args.latency_threshold_pct,
@@ -352,8 +446,7 @@ fn run_inner(args: &BenchArgs, out: &mut dyn Write) -> Result<u8, String> {
         let comparison = compare(baseline, &results, thresholds);
         writeln!(
             out,
-            "\ncompared with {} ({}):\n{comparison}",
-            args.baseline.as_ref().expect("baseline given").display(),
+            "\ncompared with {described} ({}):\n{comparison}",
             baseline.machine.cpu_model
         )
         .map_err(io)?;
@@ -405,6 +498,7 @@ groups = [1, 2]
             out: Some(dir.join("out/results.json")),
             plot: Some(dir.join("out/plot.svg")),
             baseline: None,
+            baseline_bin: None,
             threshold_pct: THROUGHPUT_THRESHOLD_PCT_DEFAULT,
             latency_threshold_pct: LATENCY_THRESHOLD_PCT_DEFAULT,
             repeats: None,
