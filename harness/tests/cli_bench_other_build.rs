@@ -66,12 +66,16 @@ fn the_other_builds_rounds_alternate_with_this_builds_and_become_the_baseline() 
     let dir = tempfile::tempdir().unwrap();
     let workload = workload(dir.path());
     let out = dir.path().join("out/results.json");
+    let plot = dir.path().join("plots");
+    std::fs::create_dir(&plot).unwrap();
     let (code, report) = streamspec(&[
         "bench",
         &workload,
         "--no-progress",
         "--out",
         out.to_str().unwrap(),
+        "--plot",
+        plot.to_str().unwrap(),
         "--baseline-bin",
         env!("CARGO_BIN_EXE_streamspec"),
         // An A/A comparison of runs this short is noise: judge, but let nothing regress.
@@ -107,8 +111,15 @@ fn the_other_builds_rounds_alternate_with_this_builds_and_become_the_baseline() 
         .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
         .collect();
     assert!(
-        left.iter().all(|name| !name.contains("round")),
-        "round files cleaned up: {left:?}"
+        plot.join("tiny-ab.svg").exists(),
+        "this run's plot where --plot said"
+    );
+    let mut left_sorted = left.clone();
+    left_sorted.sort();
+    assert_eq!(
+        left_sorted,
+        ["results.baseline.json", "results.json"],
+        "the other build's round files and plots cleaned up, nothing else written there"
     );
 }
 

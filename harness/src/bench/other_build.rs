@@ -64,21 +64,24 @@ impl OtherBuild {
         &self.bin
     }
 
-    /// One round: every point of `workload` once, its results written to `out` and read
-    /// back. A round whose runs misdelivered, or that fails, is an error: a baseline that
-    /// delivered wrongly judges nothing.
+    /// One round: every point of `workload` once, its results written to `out` (and a
+    /// sweep's plot to `plot`) and read back. A round whose runs misdelivered, or that fails,
+    /// is an error: a baseline that delivered wrongly judges nothing.
     pub fn run_round(
         &self,
         workload: &Path,
         settings: RoundSettings,
         out: &Path,
+        plot: &Path,
     ) -> Result<Results, String> {
         let mut command = Command::new(&self.bin);
         command
             .arg("bench")
             .arg(workload)
             .args(["--repeats", "1", "--no-progress", "--out"])
-            .arg(out);
+            .arg(out)
+            .arg("--plot")
+            .arg(plot);
         if let Some(duration_s) = settings.duration_s {
             command.arg("--duration-s").arg(duration_s.to_string());
         }

@@ -190,7 +190,7 @@ fn micros(ns: u64) -> String {
 }
 
 /// Round `repeat` of the other build: every point once, reported as one line per point;
-/// its results file (beside this run's) is read and removed.
+/// its results file and plot (beside this run's) are read and removed.
 fn other_round(
     other: &OtherBuild,
     args: &BenchArgs,
@@ -200,8 +200,10 @@ fn other_round(
     out: &mut dyn Write,
 ) -> Result<Results, String> {
     let round_path = out_path.with_extension(format!("baseline-round-{}.json", repeat + 1));
-    let round = other.run_round(&args.workload, settings, &round_path);
+    let plot_path = round_path.with_extension("svg");
+    let round = other.run_round(&args.workload, settings, &round_path, &plot_path);
     let _ = std::fs::remove_file(&round_path);
+    let _ = std::fs::remove_file(&plot_path);
     let round = round?;
     for point in &round.points {
         writeln!(
