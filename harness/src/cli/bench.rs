@@ -52,7 +52,7 @@ pub struct BenchArgs {
     /// A `streamspec` binary of the build to compare with, instead of a saved file: its runs
     /// alternate with this build's, a round of every point at a time, so that a host whose
     /// speed drifts slows both alike; its merged results are written beside this run's
-    /// (NAME.baseline.json). A regression exits with 1.
+    /// (results.json: results.baseline.json). A regression exits with 1.
     #[arg(long, conflicts_with = "baseline")]
     pub baseline_bin: Option<PathBuf>,
     /// Allowed drop in throughput before it counts as a regression, percent (widened by the
@@ -243,7 +243,8 @@ fn run_inner(args: &BenchArgs, out: &mut dyn Write) -> Result<u8, String> {
         &workload.name,
         "json",
     )?;
-    // The other build's merged results, and each of its rounds on the way.
+    // Where the other build's merged results go (its rounds' files go beside them, and are
+    // removed once read).
     let other_out_path = match &other {
         Some(_) => Some(output_path(
             Some(&out_path.with_extension("baseline.json")),
