@@ -33,7 +33,7 @@ use crate::log::{
 use crate::offsets::Committed;
 use crate::producer::ProducerRegistry;
 use crate::retention::eligible_log_start;
-use crate::segment::{record_parts, RecordParts, Segment, SEGMENT_RECORDS};
+use crate::segment::{record_parts, HeldValues, RecordParts, Segment, SEGMENT_RECORDS};
 use crate::sync::{lock, Arc, AtomicI64, Mutex, Ordering};
 use crate::topic::{topic_name_is_legal, Partition, Topic, TopicTable};
 use streamspec_model::partitioner::kafka_partition;
@@ -1377,30 +1377,25 @@ impl Drop for ExclusiveProducer {
 #[derive(Debug)]
 pub struct PartitionReader {
     handle: PartitionHandle,
-    /// Pinned since the last fetch that found records, and the cursor, which lives only as
-    /// long as the pin it was placed under.
-    pinned: Option<Pinned>,
+    /// Pinned since the last fetch that found records; `None` while paused.
+    guard: Option<Guard>,
+    /// Where the last fetch ended (READER-CURSOR): placed under `guard`, and emptied
+    /// ([`ReaderCursor::NONE`]) before `guard` is re-pinned or dropped.
+    cursor: ReaderCursor,
     /// The high watermark as this reader last loaded it (see `Log::read_chunks_seen`).
     high_watermark_seen: i64,
 }
 
-/// A reader's pin and the cursor placed under it.
-#[derive(Debug)]
-struct Pinned {
-    guard: Guard,
-    /// Where the last fetch ended (READER-CURSOR): cleared whenever `guard` is re-pinned.
-    cursor: Option<ReaderCursor>,
-}
-
 /// The segment a reader's last fetch ended in and how far it is readable.
 ///
-/// Invariant (READER-CURSOR): `segment` was loaded from the directory under the reader's
-/// guard, which has not been unpinned or re-pinned since, so the segment is not reclaimed
-/// (nor recycled) however far retention moves; and `readable_end` is at most the high
-/// watermark the reader loaded (`Acquire`) and at most the segment's end, so every slot below
-/// it was published before that load. A fetch at an offset in `base_offset..readable_end`
-/// that finds the log start at or below it reads there without the directory, the high
-/// watermark or a re-pin. Cleared whenever the guard is.
+/// Invariant (READER-CURSOR): unless it is [`ReaderCursor::NONE`], `segment` was loaded from
+/// the directory under the reader's guard, which has not been unpinned or re-pinned since, so
+/// the segment is not reclaimed (nor recycled) however far retention moves; and
+/// `readable_end` is at most the high watermark the reader loaded (`Acquire`) and at most the
+/// segment's end, so every slot below it was published before that load. A fetch at an
+/// offset in `base_offset..readable_end` that finds the log start at or below it reads there
+/// without the directory, the high watermark or a re-pin. `NONE` covers no offset, so a
+/// reader needs no other test of whether it has a cursor.
 #[derive(Debug)]
 struct ReaderCursor {
     segment: std::ptr::NonNull<Segment>,
@@ -1410,21 +1405,35 @@ struct ReaderCursor {
     held: HeldOffsets,
 }
 
-/// Offsets `first..end` of a reader cursor whose slots are members of a held run of
-/// `len`-byte values, so a fetch there reads their value words without the segment's run.
+impl ReaderCursor {
+    /// No cursor: covers no offset.
+    const NONE: ReaderCursor = ReaderCursor {
+        segment: std::ptr::NonNull::dangling(),
+        base_offset: 0,
+        readable_end: 0,
+        held: HeldOffsets {
+            first: 0,
+            values: HeldValues::NONE,
+        },
+    };
+}
+
+/// Offsets `first..` of a reader cursor whose slots are members of a held run, kept as the
+/// members' value words ([`HeldValues`]), so a fetch there reads them without the segment or
+/// its run: for a consumer fetching one record at a time, the fetch is a compare, the log
+/// start's check and the load of the value's word.
 ///
 /// Invariant (HELD-CURSOR): the run was loaded from the segment after the high watermark that
-/// bounds the cursor, and `end` is at most the cursor's `readable_end`. HELD-RUN then says
-/// every slot in `first..end` held a value of `len` bytes when the run was loaded, and a held
-/// value's word is stored once: closing the run adds the members' location words and leaves
-/// their values, and nothing else is stored in them until the segment is recycled, which
-/// the cursor's pin rules out (READER-CURSOR). Empty (`first == end`) when the cursor covers
-/// no member.
+/// bounds the cursor, and the values end at or below the cursor's `readable_end`. HELD-RUN
+/// then says every one of them held a value of its length when the run was loaded, and a
+/// held value's word is stored once: closing the run adds the members' location words and
+/// leaves their values, and nothing else is stored in them until the segment is recycled,
+/// which the cursor's pin rules out (READER-CURSOR). No values when the cursor covers no
+/// member.
 #[derive(Debug, Clone, Copy)]
 struct HeldOffsets {
     first: i64,
-    end: i64,
-    len: usize,
+    values: HeldValues,
 }
 
 impl HeldOffsets {
@@ -1434,17 +1443,16 @@ impl HeldOffsets {
         match segment.held_run() {
             Some(run) => {
                 let first = base_offset + run.first as i64;
+                let end = (base_offset + run.end as i64).min(readable_end).max(first);
+                let slots = run.first..(end - base_offset) as usize;
                 HeldOffsets {
                     first,
-                    end: (base_offset + run.end as i64).min(readable_end).max(first),
-                    len: run.len,
+                    // SAFETY: published slots of the run just loaded (HELD-RUN), kept for as
+                    // long as the cursor is (HELD-CURSOR).
+                    values: unsafe { segment.held_values(slots, run.len) },
                 }
             }
-            None => HeldOffsets {
-                first: 0,
-                end: 0,
-                len: 0,
-            },
+            None => ReaderCursor::NONE.held,
         }
     }
 }
@@ -1473,38 +1481,50 @@ impl PartitionReader {
         max_records: usize,
         each: &mut impl FnMut(i64, Option<&[u8]>),
     ) -> Option<crate::log::ReadSummary> {
-        let cursor = self.pinned.as_ref()?.cursor.as_ref()?;
-        let held = cursor.held;
-        // Whether the read starts among the held run's members, which it then does not leave.
-        let among_held = held.first <= offset && offset < held.end;
-        let end = if among_held {
-            held.end
-        } else {
-            cursor.readable_end
-        };
-        if offset < cursor.base_offset || offset >= end || max_records == 0 {
+        let cursor = &self.cursor;
+        // Among the held run's members first, a single compare: a read that starts there
+        // does not leave them.
+        let member = offset.wrapping_sub(cursor.held.first) as u64 as usize;
+        let among_held = member < cursor.held.values.count();
+        if !among_held && (offset < cursor.base_offset || offset >= cursor.readable_end)
+            || max_records == 0
+        {
             return None;
         }
         let log_start = self.handle.log().log_start_offset();
         if log_start > offset {
             return None;
         }
-        let count = ((end - offset) as u64).min(max_records as u64) as usize;
-        let slot_first = (offset - cursor.base_offset) as usize;
-        // SAFETY: READER-CURSOR: the segment is not reclaimed while the guard stays pinned,
-        // and its slots below `readable_end` were published before the high watermark the
-        // reader loaded; `offset` is at or above the log start just loaded, so the read takes
-        // effect at that load, when every record in `offset..offset + count` was in the log.
-        let segment = unsafe { cursor.segment.as_ref() };
-        let slots = slot_first..slot_first + count;
-        let each = |slot, value| each(offset + (slot - slot_first) as i64, value);
-        if among_held {
-            // SAFETY: as above; HELD-CURSOR: each slot holds a value of `held.len` bytes.
-            unsafe { segment.for_each_held_value(slots, held.len, each) };
+        // SAFETY (both reads): READER-CURSOR: the segment is not reclaimed while the guard
+        // stays pinned, and its slots below `readable_end` were published before the high
+        // watermark the reader loaded; `offset` is at or above the log start just loaded, so
+        // the read takes effect at that load, when every record it reads was in the log.
+        let count = if among_held {
+            let mut count = 0;
+            // SAFETY: as above; HELD-CURSOR: `member` is one of the values, which stay held.
+            unsafe {
+                cursor
+                    .held
+                    .values
+                    .for_each(member, max_records, |_, value| {
+                        each(offset + count as i64, Some(value));
+                        count += 1;
+                    })
+            };
+            count
         } else {
+            let count = ((cursor.readable_end - offset) as u64).min(max_records as u64) as usize;
+            let slot_first = (offset - cursor.base_offset) as usize;
             // SAFETY: as above: published slots of a segment kept by the pin.
-            unsafe { segment.for_each_value(slots, each) };
-        }
+            let segment = unsafe { cursor.segment.as_ref() };
+            // SAFETY: as above.
+            unsafe {
+                segment.for_each_value(slot_first..slot_first + count, |slot, value| {
+                    each(offset + (slot - slot_first) as i64, value)
+                })
+            };
+            count
+        };
         Some(crate::log::ReadSummary {
             count,
             high_watermark: self.high_watermark_seen,
@@ -1522,20 +1542,17 @@ impl PartitionReader {
         max_records: usize,
         each: impl FnMut(i64, Option<&[u8]>),
     ) -> Result<crate::log::ReadSummary, ErrorCode> {
-        let pinned = match &mut self.pinned {
-            Some(pinned) => {
-                // READER-CURSOR: the cursor goes before the pin it was placed under.
-                pinned.cursor = None;
-                pinned.guard.repin();
-                pinned
+        // READER-CURSOR: the cursor goes before the pin it was placed under.
+        self.cursor = ReaderCursor::NONE;
+        let guard = match &mut self.guard {
+            Some(guard) => {
+                guard.repin();
+                guard
             }
-            None => self.pinned.insert(Pinned {
-                guard: crossbeam_epoch::pin(),
-                cursor: None,
-            }),
+            None => self.guard.insert(crossbeam_epoch::pin()),
         };
         let fetched = self.handle.fetch_values_under(
-            &pinned.guard,
+            guard,
             Some(&mut self.high_watermark_seen),
             offset,
             max_records,
@@ -1547,13 +1564,13 @@ impl PartitionReader {
                 let readable_end = summary
                     .high_watermark
                     .min(base_offset + SEGMENT_RECORDS as i64);
-                pinned.cursor = Some(ReaderCursor {
+                self.cursor = ReaderCursor {
                     segment: std::ptr::NonNull::from(segment),
                     base_offset,
                     readable_end,
                     // After the high watermark that bounds the cursor (HELD-CURSOR).
                     held: HeldOffsets::of(segment, readable_end),
-                });
+                };
                 Ok(summary)
             }
             fetched => {
@@ -1566,7 +1583,9 @@ impl PartitionReader {
 
     /// Unpin until the next fetch.
     pub fn pause(&mut self) {
-        self.pinned = None;
+        // READER-CURSOR: the cursor goes before the pin it was placed under.
+        self.cursor = ReaderCursor::NONE;
+        self.guard = None;
     }
 }
 
@@ -1781,7 +1800,8 @@ impl PartitionHandle {
     pub fn reader(&self) -> PartitionReader {
         PartitionReader {
             handle: self.clone(),
-            pinned: None,
+            guard: None,
+            cursor: ReaderCursor::NONE,
             high_watermark_seen: 0,
         }
     }

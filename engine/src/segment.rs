@@ -532,6 +532,64 @@ fn slot_words<W>(word: impl Fn() -> W) -> Box<[W; SLOTS]> {
         .unwrap_or_else(|_| unreachable!("SLOTS words were made"))
 }
 
+/// Consecutive members of one segment's held run of `len`-byte values: the value word of the
+/// first and how many follow. What a reader keeps of a segment it reads held values from, so
+/// that reading the next one is the load of a word (`engine.rs`, HELD-CURSOR); [`HeldValues::NONE`]
+/// when it keeps none.
+#[derive(Clone, Copy, Debug)]
+pub struct HeldValues {
+    first: NonNull<AtomicI64>,
+    count: usize,
+    len: usize,
+}
+
+impl HeldValues {
+    /// No values.
+    pub const NONE: HeldValues = HeldValues {
+        first: NonNull::dangling(),
+        count: 0,
+        len: 0,
+    };
+
+    /// How many values.
+    #[inline(always)]
+    pub fn count(&self) -> usize {
+        self.count
+    }
+
+    /// `each(member, value)` for members `from..` of these, at most `max` of them (their
+    /// values live for `'a`).
+    ///
+    /// # Safety
+    /// `from` is below [`HeldValues::count`], and the segment these were taken from
+    /// ([`Segment::held_values`]) is neither reclaimed nor recycled for `'a`, so that each
+    /// member's word still holds the value HELD-RUN says it held: a held value's word is
+    /// stored once, before the high watermark that published it, and not again until the
+    /// segment is recycled.
+    #[inline(always)]
+    pub unsafe fn for_each<'a>(
+        &self,
+        from: usize,
+        max: usize,
+        mut each: impl FnMut(usize, &'a [u8]),
+    ) {
+        debug_assert!(from < self.count || self.count == 0);
+        let end = from + (self.count - from).min(max);
+        for member in from..end {
+            // SAFETY: `member` is below `count`, so its word is in the segment's word array,
+            // which is allocated for `'a` (the caller's contract).
+            let word = unsafe { self.first.add(member).as_ref() };
+            let bytes = crate::sync::word_bytes(word);
+            // SAFETY: the word's first `len` bytes are the value, in native order as
+            // `Slot::held_value` stored them, and no store races these reads (the caller's
+            // contract).
+            each(member, unsafe {
+                std::slice::from_raw_parts(bytes, self.len)
+            });
+        }
+    }
+}
+
 /// A run of values held in their slots (see the module docs), all of one length and one
 /// timestamp, appended one after another by the exclusive producer (`log/lease.rs`): slots
 /// `first..end` of a segment, `end` being the segment's end while the run is open.
@@ -1065,9 +1123,33 @@ impl Segment {
         len: usize,
         mut each: impl FnMut(usize, Option<&'g [u8]>),
     ) {
-        for slot in slots {
-            // SAFETY: forwarded.
-            each(slot, Some(unsafe { self.held_value_bytes(slot, len) }));
+        let first = slots.start;
+        // SAFETY: forwarded; the values live as long as `self` is borrowed.
+        unsafe {
+            self.held_values(slots, len)
+                .for_each(0, usize::MAX, |member, value| {
+                    each(first + member, Some(value))
+                })
+        };
+    }
+
+    /// Slots `slots`, members of a held run of `len`-byte values, as a reader's cursor keeps
+    /// them: read later by their value words alone, without the segment.
+    ///
+    /// # Safety
+    /// As [`Segment::for_each_held_value`] (the slots must hold their values when they are
+    /// read, not only now: see [`HeldValues::for_each`]).
+    #[inline]
+    pub unsafe fn held_values(&self, slots: std::ops::Range<usize>, len: usize) -> HeldValues {
+        debug_assert!(slots.start <= slots.end && slots.end <= SLOTS);
+        debug_assert!(len <= HELD_VALUE_BYTES_MAX);
+        // From the whole array, not its first member's word: the reads go on to the next ones.
+        let words = NonNull::from(&*self.timestamps_tagged).cast::<AtomicI64>();
+        HeldValues {
+            // SAFETY: `slots.start` is at most the array's length: in it, or one past its end.
+            first: unsafe { words.add(slots.start) },
+            count: slots.len(),
+            len,
         }
     }
 
