@@ -10,6 +10,10 @@
 //! - `... -- fetch RECORDS ROUNDS [BATCH]`: a partition reader fetches `RECORDS` values, one
 //!   (or `BATCH`) per fetch, each round from the same start, and tallies them as the bench's
 //!   consumers do. `RECORDS` up to 65536 (a few hundred KiB of held values) stay in cache.
+//! - `... -- follow RECORDS ROUNDS`: the exclusive producer appends one record and a partition
+//!   reader fetches it, `RECORDS` times a round: a consumer keeping up with its producer, whose
+//!   every fetch starts at the high watermark it last saw. Less `produce`'s count, the
+//!   instructions of such a fetch.
 //!
 //! Each round prints records per second. Timed, these figures drift with the machine, so
 //! compare builds by instructions instead: under `valgrind --tool=cachegrind --cache-sim=no`
@@ -27,7 +31,7 @@ use streamspec_engine::segment::SEGMENT_RECORDS;
 const VALUE_BYTES: usize = 8;
 /// How to call this.
 const USAGE: &str = "usage: per-call produce RECORDS ROUNDS [BATCH] | per-call shared-produce \
-     RECORDS ROUNDS | per-call fetch RECORDS ROUNDS [BATCH]";
+     RECORDS ROUNDS | per-call fetch RECORDS ROUNDS [BATCH] | per-call follow RECORDS ROUNDS";
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -52,6 +56,10 @@ fn main() {
         }
         (Some("fetch"), Some(records), Some(rounds), Some(batch)) if args.len() <= 4 => {
             fetch(records, rounds, batch as usize);
+            true
+        }
+        (Some("follow"), Some(records), Some(rounds), Some(1)) if args.len() == 3 => {
+            follow(records, rounds);
             true
         }
         _ => false,
@@ -171,6 +179,40 @@ fn fetch(records: u64, rounds: u64, batch: usize) {
                 "the reader read every value once, in order"
             );
             println!("fetch, {batch} per call: {}", rate(records, elapsed));
+        }
+    });
+}
+
+fn follow(records: u64, rounds: u64) {
+    with_orders_topic(1, |handles| {
+        let handle = &handles[0];
+        for _ in 0..rounds {
+            let from = handle.high_watermark();
+            let mut producer = handle.exclusive_producer().expect("one producer");
+            let mut reader = handle.reader();
+            let mut tally = Tally::default();
+            let started = Instant::now();
+            let mut position = from;
+            for sequence in 0..records {
+                producer
+                    .append_values_with(1, VALUE_BYTES, |_, value| encode_value(sequence, value))
+                    .expect("within the limits");
+                let summary = reader
+                    .fetch_values_with(position, 1, |_, value| {
+                        tally.add(value.expect("bench values are never null"))
+                    })
+                    .expect("reads stay within the log");
+                assert_eq!(summary.count, 1, "the record just appended is read");
+                position += 1;
+                if sequence % SEGMENT_RECORDS == SEGMENT_RECORDS - 1 {
+                    handle
+                        .delete_records(position)
+                        .expect("the position is in the log");
+                }
+            }
+            let elapsed = started.elapsed();
+            assert_eq!(tally, Tally::expected(0, records, VALUE_BYTES));
+            println!("follow, append one, fetch it: {}", rate(records, elapsed));
         }
     });
 }

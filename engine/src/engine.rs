@@ -1362,10 +1362,12 @@ impl Drop for ExclusiveProducer {
 /// log start (rarely written), checks the offset against it and reads the segment's slots:
 /// no directory, no high watermark, no re-pin; the members of the exclusive producer's held
 /// run that it covers, it reads by their value words alone, without loading the run again
-/// (HELD-CURSOR, on `HeldOffsets`). Past it, the reader re-pins (`Guard::repin`: a
-/// load, and a store when the global epoch moved, no fence), reads through the log, loading
-/// the high watermark only once it has read up to the one it last saw
-/// (`Log::read_chunks_seen`), and places the cursor where that read ended. So a fetch may
+/// (HELD-CURSOR, on `HeldOffsets`). A fetch where the cursor ends, inside its segment (a
+/// consumer keeping up with its producer), loads the high watermark and extends the cursor to
+/// it. Past the segment, the reader re-pins (`Guard::repin`: a load, and a store when the
+/// global epoch moved, no fence), reads through the log, loading the high watermark only
+/// once it has read up to the one it last saw (`Log::read_chunks_seen`), and places the
+/// cursor where that read ended. So a fetch may
 /// return fewer records than a fetch on the handle would (never none when there are some):
 /// those up to the end of the cursor's segment or the high watermark it saw.
 ///
@@ -1469,7 +1471,56 @@ impl PartitionReader {
         if let Some(summary) = self.fetch_at_cursor(offset, max_records, &mut each) {
             return Ok(summary);
         }
+        self.fetch_past_cursor(offset, max_records, each)
+    }
+
+    /// The cursor did not cover `offset`. A read that starts where the cursor ends, inside
+    /// its segment, extends the cursor to the high watermark and reads there: a consumer
+    /// keeping up with its producer ends every read at the high watermark it saw, and this is
+    /// then a load of the high watermark and of the held run, not a re-pin and a read through
+    /// the directory. Any other read re-pins and places the cursor anew.
+    #[inline(never)]
+    fn fetch_past_cursor(
+        &mut self,
+        offset: i64,
+        max_records: usize,
+        mut each: impl FnMut(i64, Option<&[u8]>),
+    ) -> Result<crate::log::ReadSummary, ErrorCode> {
+        if offset == self.cursor.readable_end && self.extend_cursor() {
+            if let Some(summary) = self.fetch_at_cursor(offset, max_records, &mut each) {
+                return Ok(summary);
+            }
+        }
         self.fetch_and_place_cursor(offset, max_records, each)
+    }
+
+    /// Extend a placed cursor that ends before its segment does to the high watermark, loaded
+    /// now; whether it grew. READER-CURSOR holds of the longer cursor: its segment is still
+    /// kept by the same pin, and it is the one segment the log ever holds for its offsets (the
+    /// directory installs a segment once and replaces it only by a tombstone), so the slots
+    /// below the new end are that segment's published ones.
+    #[inline]
+    fn extend_cursor(&mut self) -> bool {
+        let cursor = &self.cursor;
+        let segment_end = cursor.base_offset + SEGMENT_RECORDS as i64;
+        // A placed cursor covers at least the record its placing read; NONE covers none.
+        let placed = cursor.readable_end > cursor.base_offset;
+        if !placed || cursor.readable_end == segment_end {
+            return false;
+        }
+        let high_watermark = self.handle.log().high_watermark();
+        if high_watermark <= cursor.readable_end {
+            return false;
+        }
+        self.high_watermark_seen = high_watermark;
+        let readable_end = high_watermark.min(segment_end);
+        // SAFETY: READER-CURSOR: placed, so the segment is kept by the guard it was placed
+        // under, which has not been re-pinned since.
+        let segment = unsafe { self.cursor.segment.as_ref() };
+        // After the high watermark that bounds the cursor (HELD-CURSOR).
+        self.cursor.held = HeldOffsets::of(segment, readable_end);
+        self.cursor.readable_end = readable_end;
+        true
     }
 
     /// The fast path: records at `offset` from the cursor's segment, or `None` (having read
@@ -1535,7 +1586,7 @@ impl PartitionReader {
 
     /// The slow path: re-pin, read through the log, and leave the cursor in the segment the
     /// read ended in.
-    #[inline(never)]
+    #[inline]
     fn fetch_and_place_cursor(
         &mut self,
         offset: i64,
