@@ -66,13 +66,9 @@ fn held_run_key(len: usize, timestamp_ms: i64) -> i64 {
 pub struct Lease {
     /// The log it was taken on, by address (checked in debug builds).
     log_address: usize,
-    // The next offset to append at is the high watermark, which only the holder moves
-    // (LEASE): read back from the log ([`Log::leased_next`]), not kept here, since a store
-    // per record is what a single-record producer waits on (`docs/PERFORMANCE.md`), and a
-    // load of its own last store is not.
-    /// Debug builds only: the end the holder last published, which LEASE says the high
-    /// watermark still is whenever the holder reads it back.
-    #[cfg(debug_assertions)]
+    /// The end the holder last published: the high watermark, which only the holder moves
+    /// (LEASE), kept here so that an append does not load the log's line that every reader
+    /// keeping up loads after each publication.
     published_end: i64,
     /// The segment holding the next offset, by number, once looked up (LEASE-SEGMENT).
     segment: Option<(u64, NonNull<Segment>)>,
@@ -123,7 +119,6 @@ impl Log {
                 debug_assert_eq!(self.high_watermark.load(Ordering::Acquire), next, "LEASE");
                 return Ok(Lease {
                     log_address: self as *const Log as usize,
-                    #[cfg(debug_assertions)]
                     published_end: next,
                     segment: None,
                     arena: 0..0,
@@ -178,24 +173,19 @@ impl Log {
     /// checked in debug builds against the end it last published).
     #[inline(always)]
     fn leased_next(&self, lease: &Lease) -> i64 {
-        let next = self.high_watermark.load(Ordering::Relaxed);
-        #[cfg(debug_assertions)]
-        debug_assert_eq!(next, lease.published_end, "LEASE: only the holder moves it");
-        #[cfg(not(debug_assertions))]
-        let _ = lease;
-        next
+        debug_assert_eq!(
+            self.high_watermark.load(Ordering::Relaxed),
+            lease.published_end,
+            "LEASE: only the holder moves it"
+        );
+        lease.published_end
     }
 
     /// Publish the records the holder laid and stored up to `end`: the new high watermark
     /// (the lease's next offset) and the wake-up check.
     #[inline(always)]
     fn publish_leased(&self, lease: &mut Lease, end: i64) {
-        #[cfg(debug_assertions)]
-        {
-            lease.published_end = end;
-        }
-        #[cfg(not(debug_assertions))]
-        let _ = lease;
+        lease.published_end = end;
         // Release: the bytes and slot words stored before happen before any read bounded by
         // the new high watermark (the same publication as a completion's CAS).
         self.high_watermark.store(end, Ordering::Release);
