@@ -169,8 +169,8 @@ impl Log {
         Ok(base)
     }
 
-    /// The offset the holder appends at next: the high watermark, its own last store (LEASE;
-    /// checked in debug builds against the end it last published).
+    /// The offset the holder appends at next: the end it last published, which is the high
+    /// watermark, since only the holder moves it (LEASE; checked in debug builds).
     #[inline(always)]
     fn leased_next(&self, lease: &Lease) -> i64 {
         debug_assert_eq!(
