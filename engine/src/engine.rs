@@ -1440,7 +1440,11 @@ struct HeldOffsets {
 
 impl HeldOffsets {
     /// The members of `segment`'s held run below `readable_end`, the cursor's end.
-    fn of(segment: &Segment, readable_end: i64) -> HeldOffsets {
+    ///
+    /// # Safety
+    /// `readable_end` is at most a high watermark this thread loaded (`Acquire`) before this
+    /// call, and the segment is kept by the pin the cursor is placed under (READER-CURSOR).
+    unsafe fn of(segment: &Segment, readable_end: i64) -> HeldOffsets {
         let base_offset = segment.base_offset();
         match segment.held_run() {
             Some(run) => {
@@ -1449,8 +1453,10 @@ impl HeldOffsets {
                 let slots = run.first..(end - base_offset) as usize;
                 HeldOffsets {
                     first,
-                    // SAFETY: published slots of the run just loaded (HELD-RUN), kept for as
-                    // long as the cursor is (HELD-CURSOR).
+                    // SAFETY: the run was loaded after the high watermark that bounds
+                    // `readable_end` (the caller's contract), so the slots below it that it
+                    // covers hold `run.len`-byte values (HELD-RUN); kept for as long as the
+                    // cursor is (HELD-CURSOR).
                     values: unsafe { segment.held_values(slots, run.len) },
                 }
             }
@@ -1517,8 +1523,9 @@ impl PartitionReader {
         // SAFETY: READER-CURSOR: placed, so the segment is kept by the guard it was placed
         // under, which has not been re-pinned since.
         let segment = unsafe { self.cursor.segment.as_ref() };
-        // After the high watermark that bounds the cursor (HELD-CURSOR).
-        self.cursor.held = HeldOffsets::of(segment, readable_end);
+        // SAFETY: after the high watermark just loaded, which bounds `readable_end`; the
+        // segment is kept by the pin (READER-CURSOR).
+        self.cursor.held = unsafe { HeldOffsets::of(segment, readable_end) };
         self.cursor.readable_end = readable_end;
         true
     }
@@ -1551,16 +1558,14 @@ impl PartitionReader {
         // watermark the reader loaded; `offset` is at or above the log start just loaded, so
         // the read takes effect at that load, when every record it reads was in the log.
         let count = if among_held {
-            let mut count = 0;
-            // SAFETY: as above; HELD-CURSOR: `member` is one of the values, which stay held.
+            let values = &cursor.held.values;
+            let count = (values.count() - member).min(max_records);
+            // SAFETY: as above; HELD-CURSOR: the members read are among the values, which
+            // stay held.
             unsafe {
-                cursor
-                    .held
-                    .values
-                    .for_each(member, max_records, |_, value| {
-                        each(offset + count as i64, Some(value));
-                        count += 1;
-                    })
+                values.for_each(member..member + count, |at, value| {
+                    each(offset + (at - member) as i64, Some(value))
+                })
             };
             count
         } else {
@@ -1619,8 +1624,9 @@ impl PartitionReader {
                     segment: std::ptr::NonNull::from(segment),
                     base_offset,
                     readable_end,
-                    // After the high watermark that bounds the cursor (HELD-CURSOR).
-                    held: HeldOffsets::of(segment, readable_end),
+                    // SAFETY: after the read's high watermark, which bounds `readable_end`;
+                    // the segment was loaded under the guard the cursor is placed under.
+                    held: unsafe { HeldOffsets::of(segment, readable_end) },
                 };
                 Ok(summary)
             }

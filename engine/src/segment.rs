@@ -557,25 +557,22 @@ impl HeldValues {
         self.count
     }
 
-    /// `each(member, value)` for members `from..` of these, at most `max` of them (their
-    /// values live for `'a`).
+    /// `each(member, value)` for `members` of these, in order (their values live for `'a`).
     ///
     /// # Safety
-    /// `from` is below [`HeldValues::count`], and the segment these were taken from
-    /// ([`Segment::held_values`]) is neither reclaimed nor recycled for `'a`, so that each
+    /// `members` ends at or below [`HeldValues::count`], and the segment these were taken
+    /// from ([`Segment::held_values`]) is neither reclaimed nor recycled for `'a`, so that each
     /// member's word still holds the value HELD-RUN says it held: a held value's word is
     /// stored once, before the high watermark that published it, and not again until the
     /// segment is recycled.
     #[inline(always)]
     pub unsafe fn for_each<'a>(
         &self,
-        from: usize,
-        max: usize,
+        members: std::ops::Range<usize>,
         mut each: impl FnMut(usize, &'a [u8]),
     ) {
-        debug_assert!(from < self.count || self.count == 0);
-        let end = from + (self.count - from).min(max);
-        for member in from..end {
+        debug_assert!(members.end <= self.count);
+        for member in members {
             // SAFETY: `member` is below `count`, so its word is in the segment's word array,
             // which is allocated for `'a` (the caller's contract).
             let word = unsafe { self.first.add(member).as_ref() };
@@ -1126,10 +1123,10 @@ impl Segment {
         let first = slots.start;
         // SAFETY: forwarded; the values live as long as `self` is borrowed.
         unsafe {
-            self.held_values(slots, len)
-                .for_each(0, usize::MAX, |member, value| {
-                    each(first + member, Some(value))
-                })
+            let values = self.held_values(slots, len);
+            values.for_each(0..values.count(), |member, value| {
+                each(first + member, Some(value))
+            })
         };
     }
 
