@@ -1386,6 +1386,37 @@ mod tests {
         unsafe { segment.release_out_of_line(3) };
     }
 
+    /// A reader's cursor keeps a run's members as [`HeldValues`] and reads any stretch of them
+    /// later: each member's own value, at its own index, the stretch's first included.
+    /// Caught: the stretch's first word taken at half its slot (each stretch read from the
+    /// wrong members).
+    #[test]
+    fn held_values_read_back_each_member_from_any_stretch() {
+        let segment = Segment::new(0, ARENA_BYTES_MIN);
+        let (first, end, len) = (5, 40, 6);
+        segment.open_held_run(first, len, 1);
+        for slot in first..end {
+            segment.store_held_value(slot, len, |out| out.fill(slot as u8));
+        }
+        for (slots, members) in [(first..end, 0..end - first), (12..30, 3..18), (7..8, 0..1)] {
+            // SAFETY: the slots hold `len`-byte values of the open run; single-threaded.
+            let values = unsafe { segment.held_values(slots.clone(), len) };
+            assert_eq!(values.count(), slots.len());
+            let mut read = Vec::new();
+            // SAFETY: within `count`, and the segment outlives the reads.
+            unsafe {
+                values.for_each(members.clone(), |member, value| {
+                    read.push((member, value.to_vec()))
+                })
+            };
+            let expected: Vec<_> = members
+                .map(|member| (member, vec![(slots.start + member) as u8; len]))
+                .collect();
+            assert_eq!(read, expected, "slots {slots:?}");
+        }
+        assert_eq!(HeldValues::NONE.count(), 0);
+    }
+
     /// Goal: a value held in its slot reads back every way (record, timestamp, reader of
     /// values, size), at every length up to a word and the latest timestamp the form carries,
     /// and freeing never takes its value word for an out-of-line tag, though it may be
