@@ -1367,9 +1367,9 @@ impl Drop for ExclusiveProducer {
 /// it. Past the segment, the reader re-pins (`Guard::repin`: a load, and a store when the
 /// global epoch moved, no fence), reads through the log, loading the high watermark only
 /// once it has read up to the one it last saw (`Log::read_chunks_seen`), and places the
-/// cursor where that read ended. So a fetch may
-/// return fewer records than a fetch on the handle would (never none when there are some):
-/// those up to the end of the cursor's segment or the high watermark it saw.
+/// cursor where that read ended. So a fetch may return fewer records than a fetch on the
+/// handle would (never none when there are some): those up to the end of the cursor's
+/// segment or the high watermark it saw.
 ///
 /// While pinned, a reader holds back the reclamation of everything retired since (every
 /// partition's): it re-pins at least once per segment it reads through, unpins whenever a
