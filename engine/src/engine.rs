@@ -1292,8 +1292,9 @@ impl Append for Lease {
 #[derive(Debug)]
 pub struct ExclusiveProducer {
     handle: PartitionHandle,
-    /// Taken at creation, given back on drop.
-    lease: Option<Lease>,
+    /// Taken at creation, given back on drop (and only then taken out). Not an `Option`:
+    /// every append would check it.
+    lease: std::mem::ManuallyDrop<Lease>,
 }
 
 impl ExclusiveProducer {
@@ -1309,7 +1310,7 @@ impl ExclusiveProducer {
             // One value is one record written in place: the single-record path.
             return self.append_values_with(1, value.len(), |_, out| out.copy_from_slice(value));
         }
-        let lease = self.lease.as_mut().expect("held until drop");
+        let lease = &mut *self.lease;
         self.handle.append_values_to(lease, values)
     }
 
@@ -1321,7 +1322,7 @@ impl ExclusiveProducer {
         value_bytes: usize,
         mut fill: impl FnMut(usize, &mut [u8]),
     ) -> Result<i64, ErrorCode> {
-        let lease = self.lease.as_mut().expect("held until drop");
+        let lease = &mut *self.lease;
         if count == 1 {
             // A single record: straight-line, when it fits what the lease holds.
             let now_ms = self.handle.check_values_with(count, value_bytes)?;
@@ -1338,16 +1339,16 @@ impl ExclusiveProducer {
 
     /// As [`PartitionHandle::produce_batch`].
     pub fn produce_batch(&mut self, records: &[Record]) -> Result<i64, ErrorCode> {
-        let lease = self.lease.as_mut().expect("held until drop");
+        let lease = &mut *self.lease;
         self.handle.produce_batch_to(lease, records)
     }
 }
 
 impl Drop for ExclusiveProducer {
     fn drop(&mut self) {
-        if let Some(lease) = self.lease.take() {
-            self.handle.log().release_lease(lease);
-        }
+        // SAFETY: taken out once, here, and not used again: `self` is being dropped.
+        let lease = unsafe { std::mem::ManuallyDrop::take(&mut self.lease) };
+        self.handle.log().release_lease(lease);
     }
 }
 
@@ -1749,7 +1750,7 @@ impl PartitionHandle {
         let lease = self.log().lease().map_err(append_error)?;
         Ok(ExclusiveProducer {
             handle: self.clone(),
-            lease: Some(lease),
+            lease: std::mem::ManuallyDrop::new(lease),
         })
     }
 

@@ -49,15 +49,8 @@ use crate::sync::{Backoff, Ordering};
 /// of a 4096-record segment).
 const ARENA_CHUNK_RECORDS: usize = 64;
 
-/// [`Lease::held_run_key`] while no held run is open.
-const NO_HELD_RUN: i64 = -1;
-
-/// What makes a held value a member of the open held run: its length and timestamp, in one
-/// word (timestamps of held values are below 2^48, lengths below 16).
-#[inline(always)]
-fn held_run_key(len: usize, timestamp_ms: i64) -> i64 {
-    timestamp_ms << 4 | len as i64
-}
+/// [`Lease::held_run_len`] while no held run is open: no value has this length.
+const NO_HELD_RUN: usize = usize::MAX;
 
 /// The right to append to one log alone, and where its appends go next. Taken with
 /// [`Log::lease`], given back with [`Log::release_lease`] (a lease dropped without release
@@ -70,20 +63,37 @@ pub struct Lease {
     /// (LEASE), kept here so that an append does not load the log's line that every reader
     /// keeping up loads after each publication.
     published_end: i64,
-    /// The segment holding the next offset, by number, once looked up (LEASE-SEGMENT).
+    /// The segment holding the next offset, by number, once looked up (LEASE-SEGMENT); or the
+    /// one before it, once the single-record path has filled it.
     segment: Option<(u64, NonNull<Segment>)>,
+    /// The next offset, while below this one, goes to `append_segment` without a check of
+    /// the segment held or of the retained records' limit; 0 (no offset) until first worked
+    /// out.
+    ///
+    /// Invariant (LEASE-BOUND): `append_bound` is at most the end of `append_segment`, a
+    /// segment the lease held at or below the next offset, and at most a log start the holder
+    /// loaded plus [`RETAINED_RECORDS_MAX`]. The next offset and the log start only grow, so
+    /// a next offset below the bound is in `append_segment`, which LEASE-SEGMENT then keeps
+    /// linked, and less than the limit past the log start. Why: the two checks it stands for
+    /// were 12 of a single append's instructions, and it changes once a segment.
+    append_bound: i64,
+    /// The segment held when `append_bound` was worked out (dangling before).
+    append_segment: NonNull<Segment>,
     /// Arena bytes of that segment reserved and not used yet (`start..end`).
     arena: std::ops::Range<u32>,
-    /// The held run the holder is appending to in the segment held
-    /// ([`crate::segment::HeldRun`], HELD-RUN), as its [`held_run_key`], or [`NO_HELD_RUN`].
-    /// One word, not an `Option` of the run: the single-record path compares it per record.
-    held_run_key: i64,
+    /// The length of the values of the held run the holder is appending to in the segment held
+    /// ([`crate::segment::HeldRun`], HELD-RUN), or [`NO_HELD_RUN`]. Plain words, not an
+    /// `Option` of the run: the single-record path compares them per record.
+    held_run_len: usize,
+    /// The timestamp of that run's values (meaningless while none is open).
+    held_run_timestamp_ms: i64,
     /// Reused to lay batches that take the general path.
     descriptor: Descriptor,
 }
 
-// SAFETY: the segment pointer names a segment of the lease's log that LEASE-SEGMENT keeps
-// linked; nothing about it is tied to the thread that looked it up.
+// SAFETY: the segment pointers name segments of the lease's log, which LEASE-SEGMENT keeps
+// linked while the lease uses them (LEASE-BOUND); nothing about them is tied to the thread
+// that looked them up.
 unsafe impl Send for Lease {}
 
 impl Log {
@@ -121,8 +131,11 @@ impl Log {
                     log_address: self as *const Log as usize,
                     published_end: next,
                     segment: None,
+                    append_bound: 0,
+                    append_segment: NonNull::dangling(),
                     arena: 0..0,
-                    held_run_key: NO_HELD_RUN,
+                    held_run_len: NO_HELD_RUN,
+                    held_run_timestamp_ms: 0,
                     descriptor: Descriptor::default(),
                 });
             }
@@ -211,27 +224,29 @@ impl Log {
     ) -> Option<i64> {
         debug_assert_eq!(lease.log_address, self as *const Log as usize);
         let base = self.leased_next(lease);
-        let (number, segment) = lease.segment?;
-        if number != base as u64 >> SEGMENT_RECORDS_SHIFT
-            || base + 1 - self.log_start.load(Ordering::Relaxed) > RETAINED_RECORDS_MAX
-        {
+        if base >= lease.append_bound && !self.renew_append_bound(lease, base) {
             return None;
         }
-        // SAFETY: LEASE-SEGMENT: the segment holding `next` stays linked, hence allocated and
-        // not recycled, while the lease is held.
-        let segment = unsafe { segment.as_ref() };
+        // SAFETY: LEASE-BOUND: `base`, below the bound, is in `append_segment`, and
+        // LEASE-SEGMENT: the segment holding `next` stays linked, hence allocated and not
+        // recycled, while the lease is held.
+        let segment = unsafe { lease.append_segment.as_ref() };
         let slot = (base as u64 & (SEGMENT_RECORDS - 1)) as usize;
         // A value of one word is held in its slot, no arena: a member of the segment's held run,
         // it stores its value word alone, and its readers load only that (see `segment.rs`).
-        // Loom's atomics lend no address to read a held value through, so loom models the
-        // arena form (both are published by the same high watermark store).
-        if cfg!(not(loom))
-            && value_bytes <= HELD_VALUE_BYTES_MAX
-            && timestamp_ms < HELD_VALUE_TIMESTAMP_MS_END
-        {
-            if lease.held_run_key != held_run_key(value_bytes, timestamp_ms) {
-                self.open_held_run(lease, base, value_bytes, timestamp_ms);
-            }
+        // A value of the open run's length and timestamp is one (the run was opened for
+        // one); any other is checked, and opens a run if it may be held. Loom's atomics lend
+        // no address to read a held value through, so loom models the arena form (both are
+        // published by the same high watermark store).
+        let held = value_bytes == lease.held_run_len && timestamp_ms == lease.held_run_timestamp_ms
+            || cfg!(not(loom))
+                && value_bytes <= HELD_VALUE_BYTES_MAX
+                && timestamp_ms < HELD_VALUE_TIMESTAMP_MS_END
+                && {
+                    self.open_held_run(lease, base, value_bytes, timestamp_ms);
+                    true
+                };
+        if held {
             // LEASE: the slot is the high watermark's, stored by no one else. HELD-RUN: it is
             // in the run just checked or opened, whose head holds its location word.
             segment.store_held_value(slot, value_bytes, fill);
@@ -255,6 +270,29 @@ impl Log {
         Some(base)
     }
 
+    /// Work out [`Lease::append_bound`] again, at `base` (the high watermark), past the one
+    /// it had; whether `base` is below it. Not when the segment held is one the lease has
+    /// left (its end, and so the bound, is at or below `base`: the general path moves the
+    /// lease to the next one) or the log holds as many records as it may (the general path
+    /// refuses the append).
+    #[cold]
+    #[inline(never)]
+    fn renew_append_bound(&self, lease: &mut Lease, base: i64) -> bool {
+        let Some((number, segment)) = lease.segment else {
+            return false;
+        };
+        debug_assert!(
+            number <= base as u64 >> SEGMENT_RECORDS_SHIFT,
+            "LEASE-SEGMENT"
+        );
+        let segment_end = ((number + 1) << SEGMENT_RECORDS_SHIFT) as i64;
+        // The log start only grows: an offset below this one stays within the limit.
+        let retained_end = self.log_start.load(Ordering::Relaxed) + RETAINED_RECORDS_MAX;
+        lease.append_bound = segment_end.min(retained_end);
+        lease.append_segment = segment;
+        base < lease.append_bound
+    }
+
     /// Open a held run of `len`-byte values stamped `timestamp_ms` at `base` (the high
     /// watermark), in the segment held, closing the one open before (HELD-RUN).
     #[cold]
@@ -269,14 +307,15 @@ impl Log {
         let segment = unsafe { segment.as_ref() };
         let first = (base as u64 & (SEGMENT_RECORDS - 1)) as usize;
         segment.open_held_run(first, len, timestamp_ms);
-        lease.held_run_key = held_run_key(len, timestamp_ms);
+        lease.held_run_len = len;
+        lease.held_run_timestamp_ms = timestamp_ms;
     }
 
     /// Close the holder's open held run, if any, at `base` (the high watermark), before
     /// anything but a value of the run is stored there (HELD-RUN).
     #[inline(always)]
     fn close_held_run(&self, lease: &mut Lease, base: i64) {
-        if std::mem::replace(&mut lease.held_run_key, NO_HELD_RUN) == NO_HELD_RUN {
+        if std::mem::replace(&mut lease.held_run_len, NO_HELD_RUN) == NO_HELD_RUN {
             return;
         }
         // The run is in the segment held: only the general path moves the lease to another
@@ -384,12 +423,13 @@ impl Log {
         let end = descriptor.0.end();
         let last_part = descriptor.0.parts.last().expect("a batch lands somewhere");
         let next_segment = end as u64 >> SEGMENT_RECORDS_SHIFT;
-        lease.arena = 0..0;
-        lease.segment = (last_part.segment_number == next_segment).then(|| {
+        let held = (last_part.segment_number == next_segment).then(|| {
             let segment = segments.last().expect("one segment per part");
             (next_segment, NonNull::from(*segment))
         });
         descriptor.stored();
+        lease.arena = 0..0;
+        lease.segment = held;
     }
 }
 
