@@ -1554,11 +1554,22 @@ impl PartitionReader {
         if log_start > offset {
             return None;
         }
-        // SAFETY (both reads): READER-CURSOR: the segment is not reclaimed while the guard
-        // stays pinned, and its slots below `readable_end` were published before the high
-        // watermark the reader loaded; `offset` is at or above the log start just loaded, so
-        // the read takes effect at that load, when every record it reads was in the log.
-        let count = if among_held {
+        // SAFETY (all three reads): READER-CURSOR: the segment is not reclaimed while the
+        // guard stays pinned, and its slots below `readable_end` were published before the
+        // high watermark the reader loaded; `offset` is at or above the log start just loaded,
+        // so the read takes effect at that load, when every record it reads was in the log.
+        let count = if among_held && max_records == 1 {
+            // One record, as a consumer fetching one at a time asks for: a word's load, with
+            // no count to work out and no loop.
+            // SAFETY: as above; HELD-CURSOR: `member` is among the values, which stay held.
+            unsafe {
+                cursor
+                    .held
+                    .values
+                    .for_each(member..member + 1, |_, value| each(offset, Some(value)))
+            };
+            1
+        } else if among_held {
             let values = &cursor.held.values;
             let count = (values.count() - member).min(max_records);
             // SAFETY: as above; HELD-CURSOR: the members read are among the values, which
