@@ -52,6 +52,13 @@ const ARENA_CHUNK_RECORDS: usize = 64;
 /// [`Lease::held_run_len`] while no held run is open: no value has this length.
 const NO_HELD_RUN: usize = usize::MAX;
 
+/// Whether a value of `len` bytes stamped `timestamp_ms` may be held in its slot: at most a
+/// word, stamped below [`HELD_VALUE_TIMESTAMP_MS_END`], and not under loom.
+#[inline(always)]
+fn may_be_held(len: usize, timestamp_ms: i64) -> bool {
+    cfg!(not(loom)) && len <= HELD_VALUE_BYTES_MAX && timestamp_ms < HELD_VALUE_TIMESTAMP_MS_END
+}
+
 /// The right to append to one log alone, and where its appends go next. Taken with
 /// [`Log::lease`], given back with [`Log::release_lease`] (a lease dropped without release
 /// leaves the log refusing shared appends for good).
@@ -238,15 +245,12 @@ impl Log {
         // one); any other is checked, and opens a run if it may be held. Loom's atomics lend
         // no address to read a held value through, so loom models the arena form (both are
         // published by the same high watermark store).
-        let held = value_bytes == lease.held_run_len && timestamp_ms == lease.held_run_timestamp_ms
-            || cfg!(not(loom))
-                && value_bytes <= HELD_VALUE_BYTES_MAX
-                && timestamp_ms < HELD_VALUE_TIMESTAMP_MS_END
-                && {
-                    self.open_held_run(lease, base, value_bytes, timestamp_ms);
-                    true
-                };
-        if held {
+        let in_open_run =
+            value_bytes == lease.held_run_len && timestamp_ms == lease.held_run_timestamp_ms;
+        if in_open_run || may_be_held(value_bytes, timestamp_ms) {
+            if !in_open_run {
+                self.open_held_run(lease, base, value_bytes, timestamp_ms);
+            }
             // LEASE: the slot is the high watermark's, stored by no one else. HELD-RUN: it is
             // in the run just checked or opened, whose head holds its location word.
             segment.store_held_value(slot, value_bytes, fill);
