@@ -14,8 +14,8 @@
 //! - **take** ([`Log::lease`]): complete the last installed descriptor, then replace it by CAS
 //!   with an empty descriptor marked `leased`, based at its end (the high watermark).
 //! - **append** ([`Log::append_leased`]): lay the batch at `next`, the high watermark (which
-//!   the holder reads back: only it moves it), store its slot words, store the high watermark
-//!   `next + count` (`Release`), wake waiters.
+//!   the holder keeps, as the end it last published: only it moves it), store its slot words,
+//!   store the high watermark `next + count` (`Release`), wake waiters.
 //! - **release** ([`Log::release_lease`]): replace the leased descriptor with an empty one
 //!   based at `next`, so shared appends resume there.
 //!
