@@ -975,4 +975,104 @@ mod loom_tests {
             holder.join().unwrap();
         });
     }
+
+    /// Every record from `from` to the high watermark is `value(offset)`, densely.
+    fn assert_values_from(log: &Log, from: i64) {
+        let read = read_values(log, from, usize::MAX).unwrap();
+        assert_eq!(read.len() as i64, log.high_watermark() - from);
+        for (i, (offset, bytes)) in read.iter().enumerate() {
+            assert_eq!(*offset, from + i as i64);
+            assert_eq!(bytes, &value(*offset as u64), "offset {offset}");
+        }
+    }
+
+    /// Append `value(offset)` at the next offset as the exclusive producer does: the
+    /// single-record path, else the general one.
+    fn append_one(log: &Log, lease: &mut Lease, offset: i64) -> Result<i64, AppendError> {
+        let fill = |out: &mut [u8]| out.copy_from_slice(&value(offset as u64));
+        match log.append_one_leased(lease, 8, 0, fill) {
+            Some(appended) => Ok(appended),
+            None => {
+                let batch = FixedTestValues {
+                    count: 1,
+                    first: offset as u64,
+                };
+                log.append_leased(lease, &batch)
+            }
+        }
+    }
+
+    /// Goal: the holder never retains more than [`RETAINED_RECORDS_MAX`] records, on either
+    /// path, however its append bound was worked out (LEASE-BOUND: it is capped at a loaded
+    /// log start plus the limit); a refusal loses nothing and changes nothing; retention gives
+    /// back exactly the room it frees. Loom's limit is 16 records (4 segments of 4), where
+    /// outside loom it is 266 M, which no other test reaches. Method: one thread, in a model
+    /// because the epoch is loom's here: single records up to the limit, refused one past it;
+    /// the log start moved to mid-segment, then single records up to the new limit, which
+    /// falls mid-segment; moved again, then batches.
+    #[test]
+    fn leased_appends_stop_at_the_retained_records_limit() {
+        // One thread, so one execution; its ~30 appends take more of loom's branches (every
+        // atomic access) than the default 1000 allows.
+        let mut builder = loom::model::Builder::new();
+        builder.max_branches = 100_000;
+        builder.check(|| {
+            let log = Log::new();
+            let mut lease = log.lease().unwrap();
+            for offset in 0..RETAINED_RECORDS_MAX {
+                assert_eq!(append_one(&log, &mut lease, offset), Ok(offset));
+            }
+            let refused = |log: &Log, lease: &mut Lease| {
+                let end = log.high_watermark();
+                assert_eq!(
+                    log.append_one_leased(lease, 8, 0, |_| unreachable!("refused")),
+                    None
+                );
+                assert_eq!(append_one(log, lease, end), Err(AppendError::LogFull));
+                assert_eq!(log.high_watermark(), end, "a refusal appends nothing");
+            };
+            refused(&log, &mut lease);
+            assert_values_from(&log, 0);
+
+            // Five records removed, not on a segment boundary: five records of room, the
+            // last of them mid-segment, where the single-record path's bound is the limit's.
+            assert_eq!(log.advance_log_start(5), 5);
+            for offset in RETAINED_RECORDS_MAX..RETAINED_RECORDS_MAX + 5 {
+                assert_eq!(append_one(&log, &mut lease, offset), Ok(offset));
+            }
+            refused(&log, &mut lease);
+            // Two more: a batch that would overrun the limit is refused whole; one that fits
+            // lands.
+            let log_start = log.advance_log_start(7);
+            assert_eq!(log_start, 7);
+            let end = log.high_watermark();
+            let overrun = FixedTestValues {
+                count: 3,
+                first: end as u64,
+            };
+            assert_eq!(
+                log.append_leased(&mut lease, &overrun),
+                Err(AppendError::LogFull)
+            );
+            let fits = FixedTestValues {
+                count: 2,
+                first: end as u64,
+            };
+            assert_eq!(log.append_leased(&mut lease, &fits), Ok(end));
+            assert_eq!(log.high_watermark() - log_start, RETAINED_RECORDS_MAX);
+            refused(&log, &mut lease);
+            assert_values_from(&log, log_start);
+            log.release_lease(lease);
+
+            // Shared appends after the release are held to the same limit.
+            let end = log.high_watermark();
+            assert_eq!(
+                log.append(&TestValues(&[&value(end as u64)])),
+                Err(AppendError::LogFull)
+            );
+            log.advance_log_start(log_start + 1);
+            assert_eq!(log.append(&TestValues(&[&value(end as u64)])), Ok(end));
+            assert_values_from(&log, log_start + 1);
+        });
+    }
 }
