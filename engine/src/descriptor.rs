@@ -200,7 +200,9 @@ impl Descriptor {
         self.leased = false;
     }
 
-    /// Small enough to keep as a spare (a large batch's words went to the heap).
+    /// Small enough to keep as a spare (a large batch's words went to the heap). Loom keeps
+    /// no spares (`spares.rs`).
+    #[cfg(not(loom))]
     pub(crate) fn is_small(&self) -> bool {
         !self.parts.spilled() && !self.words.spilled()
     }
