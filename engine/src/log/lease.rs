@@ -457,25 +457,28 @@ impl Drop for Unpublished<'_> {
     }
 }
 
+/// The test value of `offset` (both test modules: the plain one and loom's).
+#[cfg(test)]
+fn value(offset: u64) -> Vec<u8> {
+    offset.to_le_bytes().to_vec()
+}
+
+/// Every record of `log` from `from` on is `value(offset)`, densely, up to the high
+/// watermark.
+#[cfg(test)]
+fn assert_values_from(log: &Log, from: i64) {
+    let read = super::read_values(log, from, usize::MAX).unwrap();
+    assert_eq!(read.len() as i64, log.high_watermark() - from);
+    for (i, (offset, bytes)) in read.iter().enumerate() {
+        assert_eq!(*offset, from + i as i64);
+        assert_eq!(bytes, &value(*offset as u64), "offset {offset}");
+    }
+}
+
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::super::{read_values, FixedTestValues, TestValues};
     use super::*;
-
-    fn value(i: u64) -> Vec<u8> {
-        i.to_le_bytes().to_vec()
-    }
-
-    /// Every record of `log` from `from` on is `value(offset)`, densely, up to the high
-    /// watermark.
-    fn assert_values_from(log: &Log, from: i64) {
-        let read = read_values(log, from, usize::MAX).unwrap();
-        assert_eq!(read.len() as i64, log.high_watermark() - from);
-        for (i, (offset, bytes)) in read.iter().enumerate() {
-            assert_eq!(*offset, from + i as i64);
-            assert_eq!(bytes, &value(*offset as u64), "offset {offset}");
-        }
-    }
 
     /// Goal: leased appends continue the log densely, in every shape, across segments, and
     /// shared appends resume after the release. Method: shared appends, a lease taking
@@ -888,10 +891,6 @@ mod loom_tests {
     use super::*;
     use crate::sync::Arc;
 
-    fn value(i: u64) -> Vec<u8> {
-        i.to_le_bytes().to_vec()
-    }
-
     /// Goal: a shared appender racing a lease lands whole before it or after its release, or
     /// is refused; the holder's records are dense and intact between (LEASE). Method: 3 records in the
     /// 4-slot segment; one thread appends a record the shared way while the main thread
@@ -974,16 +973,6 @@ mod loom_tests {
             );
             holder.join().unwrap();
         });
-    }
-
-    /// Every record from `from` to the high watermark is `value(offset)`, densely.
-    fn assert_values_from(log: &Log, from: i64) {
-        let read = read_values(log, from, usize::MAX).unwrap();
-        assert_eq!(read.len() as i64, log.high_watermark() - from);
-        for (i, (offset, bytes)) in read.iter().enumerate() {
-            assert_eq!(*offset, from + i as i64);
-            assert_eq!(bytes, &value(*offset as u64), "offset {offset}");
-        }
     }
 
     /// Append `value(offset)` at the next offset as the exclusive producer does: the
