@@ -1,9 +1,11 @@
 //! Produce: P = 1, 2, 4 producers appending single 8-byte records, all to one partition or
 //! each to its own. Throughput counts records appended. P = 4 is oversubscribed on a 2-core
-//! machine.
+//! machine. The engine runs twice: as a broker would, a producer with a partition to itself
+//! as that partition's exclusive producer (`engine`), and every producer through the
+//! protocol producers share (`engine_shared`).
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use streamspec_benches::engine::EngineFastPath;
+use streamspec_benches::engine::{EngineFastPath, EngineSharedProduce};
 use streamspec_benches::measure;
 use streamspec_benches::peers::{ArrayLog, ChannelFanOut, RwLockLog};
 use streamspec_benches::workload::{Produce, ProduceTarget};
@@ -31,6 +33,7 @@ fn produce(c: &mut Criterion) {
                 value_bytes: 8,
             };
             measure::produce::<EngineFastPath>(&mut group, workload);
+            measure::produce::<EngineSharedProduce>(&mut group, workload);
             measure::produce::<ArrayLog>(&mut group, workload);
             measure::produce::<ChannelFanOut>(&mut group, workload);
             measure::produce::<RwLockLog>(&mut group, workload);

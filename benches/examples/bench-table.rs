@@ -17,9 +17,11 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-/// Systems in column order; the engine first, then its peers.
-const SYSTEMS: [&str; 6] = [
+/// Systems in column order; the engine first (and its produce through the shared protocol),
+/// then its peers.
+const SYSTEMS: [&str; 7] = [
     "engine",
+    "engine_shared",
     "disruptor",
     "disruptor_poller",
     "array_log",

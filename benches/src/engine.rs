@@ -1,9 +1,11 @@
 //! The system under test: the engine, through its typed fast path ([`PartitionHandle`]).
 //!
 //! Produce is `append_values_with` (keyless, headerless values written in place, batched or
-//! one at a time): in fan-out and latency, where a run has one producer, by the partition's
+//! one at a time): where a producer has its partition to itself (fan-out and latency, which
+//! have one producer; produce with one producer, or one partition each), by the partition's
 //! [`ExclusiveProducer`] (`engine/src/log/lease.rs`: the single producer, as the disruptor's
-//! ring has one), elsewhere through the lock-free protocol any number of producers share. A
+//! ring has one), elsewhere through the lock-free protocol any number of producers share
+//! ([`EngineSharedProduce`] runs the produce workload through that protocol in every case). A
 //! consumer is an independent reader with its own position calling
 //! `PartitionReader::fetch_values_with`, which lends each value straight from the log's arena
 //! (no copy) and stays pinned between fetches. N independent groups
@@ -37,6 +39,12 @@ use crate::workload::{
 /// The engine's fast path.
 #[derive(Debug)]
 pub struct EngineFastPath;
+
+/// The engine's produce through the protocol any number of producers share, even where a
+/// producer has its partition to itself: what [`EngineFastPath`] measures only where
+/// producers share a partition. Runs the produce workload alone.
+#[derive(Debug)]
+pub struct EngineSharedProduce;
 
 /// How long the latency consumer blocks before checking again; only a bound, it is woken by
 /// the append long before.
@@ -267,34 +275,15 @@ impl System for EngineFastPath {
         })
     }
 
+    /// A producer that has its partition to itself (one producer, or one partition each)
+    /// appends as the partition's exclusive producer, as fan-out's one producer does and as
+    /// `streamspec bench`'s runner does; producers sharing a partition go through the
+    /// protocol they share ([`EngineSharedProduce`] measures that protocol in every case).
     fn produce(workload: &Produce) -> Option<Run> {
-        with_orders_topic(workload.partitions(), |handles| {
-            let from: Vec<i64> = handles.iter().map(|h| h.high_watermark()).collect();
-            let elapsed = workload.time_producers(|producer| {
-                let handle = &handles[producer % handles.len()];
-                let mut value = vec![0; workload.value_bytes];
-                move |sequence| {
-                    encode_value(sequence, &mut value);
-                    handle.append_values(&[&value]).expect("within the limits");
-                }
-            });
-            let mut sequences = Vec::new();
-            for (handle, &from) in handles.iter().zip(&from) {
-                let mut position = from;
-                while position < handle.high_watermark() {
-                    let summary = handle
-                        .fetch_values_with(position, 10_000, |_, value| {
-                            sequences.push(sequence_of(value.expect("never null")));
-                        })
-                        .expect("within the log");
-                    position += summary.count as i64;
-                }
-            }
-            Some(Run {
-                elapsed,
-                tallies: vec![tally_sorted(sequences, workload.value_bytes)],
-            })
-        })
+        Some(produce(
+            workload,
+            workload.producers == workload.partitions(),
+        ))
     }
 
     fn latency(workload: &Latency) -> Option<Run> {
@@ -327,6 +316,68 @@ impl System for EngineFastPath {
                 },
             ))
         })
+    }
+}
+
+/// The produce workload, each producer appending single records through its partition's
+/// exclusive producer when `exclusive` (each producer then has a partition to itself), else
+/// through the protocol producers share.
+fn produce(workload: &Produce, exclusive: bool) -> Run {
+    with_orders_topic(workload.partitions(), |handles| {
+        let from: Vec<i64> = handles.iter().map(|h| h.high_watermark()).collect();
+        let elapsed = workload.time_producers(|producer| {
+            let handle = &handles[producer % handles.len()];
+            let mut value = vec![0; workload.value_bytes];
+            let mut exclusive = exclusive.then(|| {
+                handle
+                    .exclusive_producer()
+                    .expect("each producer has its partition to itself")
+            });
+            move |sequence| {
+                encode_value(sequence, &mut value);
+                match &mut exclusive {
+                    Some(producer) => producer.append_values(&[&value]),
+                    None => handle.append_values(&[&value]),
+                }
+                .expect("within the limits");
+            }
+        });
+        let mut sequences = Vec::new();
+        for (handle, &from) in handles.iter().zip(&from) {
+            let mut position = from;
+            while position < handle.high_watermark() {
+                let summary = handle
+                    .fetch_values_with(position, 10_000, |_, value| {
+                        sequences.push(sequence_of(value.expect("never null")));
+                    })
+                    .expect("within the log");
+                position += summary.count as i64;
+            }
+        }
+        Run {
+            elapsed,
+            tallies: vec![tally_sorted(sequences, workload.value_bytes)],
+        }
+    })
+}
+
+impl System for EngineSharedProduce {
+    const NAME: &'static str = "engine_shared";
+
+    fn fan_out(_workload: &FanOut) -> Option<Run> {
+        None
+    }
+
+    fn group_scaling(_workload: &GroupScaling) -> Option<Run> {
+        None
+    }
+
+    fn produce(workload: &Produce) -> Option<Run> {
+        Some(produce(workload, false))
+    }
+
+    fn latency(_workload: &Latency) -> Option<Run> {
+        None
     }
 }
 

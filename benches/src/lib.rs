@@ -28,14 +28,18 @@ mod delivery_tests {
         FanOut, GroupScaling, Latency, Produce, ProduceTarget, System, GROUP_PARTITIONS,
     };
 
-    /// Which workloads besides fan-out a system runs.
+    /// Which workloads a system runs.
     struct Runs {
-        group_and_produce: bool,
+        fan_out: bool,
+        group_scaling: bool,
+        produce: bool,
         latency: bool,
     }
 
     const EVERY_WORKLOAD: Runs = Runs {
-        group_and_produce: true,
+        fan_out: true,
+        group_scaling: true,
+        produce: true,
         latency: true,
     };
 
@@ -49,9 +53,13 @@ mod delivery_tests {
                         value_bytes,
                         batch_records,
                     };
-                    let run = S::fan_out(&workload).expect("fan-out runs");
-                    if let Err(wrong) = run.verify(consumers, |_| workload.expected()) {
-                        panic!("{} {workload:?}: {wrong}", S::NAME);
+                    match S::fan_out(&workload) {
+                        Some(run) => {
+                            if let Err(wrong) = run.verify(consumers, |_| workload.expected()) {
+                                panic!("{} {workload:?}: {wrong}", S::NAME);
+                            }
+                        }
+                        None => assert!(!runs.fan_out, "{}", S::NAME),
                     }
                 }
             }
@@ -64,7 +72,7 @@ mod delivery_tests {
                 };
                 match S::group_scaling(&workload) {
                     Some(run) => run.verify(members, |m| workload.expected(m)).unwrap(),
-                    None => assert!(!runs.group_and_produce, "{}", S::NAME),
+                    None => assert!(!runs.group_scaling, "{}", S::NAME),
                 }
             }
             for target in [
@@ -80,7 +88,7 @@ mod delivery_tests {
                     };
                     match S::produce(&workload) {
                         Some(run) => run.verify(1, |_| workload.expected()).unwrap(),
-                        None => assert!(!runs.group_and_produce, "{}", S::NAME),
+                        None => assert!(!runs.produce, "{}", S::NAME),
                     }
                 }
             }
@@ -101,6 +109,16 @@ mod delivery_tests {
     }
 
     #[test]
+    fn engine_shared_produce_delivers_produce() {
+        check_system::<crate::engine::EngineSharedProduce>(Runs {
+            fan_out: false,
+            group_scaling: false,
+            produce: true,
+            latency: false,
+        });
+    }
+
+    #[test]
     fn array_log_delivers_every_workload() {
         check_system::<ArrayLog>(EVERY_WORKLOAD);
     }
@@ -118,7 +136,9 @@ mod delivery_tests {
     #[test]
     fn disruptor_delivers_fan_out_and_latency() {
         check_system::<DisruptorRing>(Runs {
-            group_and_produce: false,
+            fan_out: true,
+            group_scaling: false,
+            produce: false,
             latency: true,
         });
     }
@@ -126,7 +146,9 @@ mod delivery_tests {
     #[test]
     fn disruptor_poller_delivers_fan_out() {
         check_system::<DisruptorPoller>(Runs {
-            group_and_produce: false,
+            fan_out: true,
+            group_scaling: false,
+            produce: false,
             latency: false,
         });
     }
