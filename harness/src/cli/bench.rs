@@ -43,7 +43,7 @@ pub struct BenchArgs {
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Where to write the plot (SVG) of a sweep; a directory: NAME.svg in it. Default:
-    /// NAME.svg beside the results.
+    /// beside the results, named as they are (results.json: results.svg).
     #[arg(long)]
     pub plot: Option<PathBuf>,
     /// A saved results file to compare with; a regression exits with 1.
@@ -258,16 +258,13 @@ fn run_inner(args: &BenchArgs, out: &mut dyn Write) -> Result<u8, String> {
         duration_s: args.duration_s,
         warmup_s: args.warmup_s,
     };
-    // The plot goes beside the results unless told otherwise.
+    // The plot goes beside the results, named as they are (`r.json`: `r.svg`), unless told
+    // otherwise: two runs written to one folder under two names keep a plot each.
     let results_dir = out_path.parent().unwrap_or(Path::new(""));
-    let plot_path = match workload.sweep {
-        Some(_) => Some(output_path(
-            args.plot.as_deref(),
-            results_dir,
-            &workload.name,
-            "svg",
-        )?),
-        None => None,
+    let plot_path = match (&workload.sweep, args.plot.as_deref()) {
+        (Some(_), Some(plot)) => Some(output_path(Some(plot), results_dir, &workload.name, "svg")?),
+        (Some(_), None) => Some(out_path.with_extension("svg")),
+        (None, _) => None,
     };
 
     let machine = Machine::this();
@@ -602,14 +599,25 @@ groups = [1, 2]
             .unwrap()
             .starts_with("<svg"));
 
-        // Without `--plot`, the plot goes beside the results.
+        // Without `--plot`, the plot goes beside the results, named as they are, so a second
+        // run written beside the first keeps the first one's plot.
         let beside = dir.path().join("beside");
         let mut plot_unsaid = to_dir.clone();
         plot_unsaid.out = Some(beside.join("r.json"));
         plot_unsaid.plot = None;
         let (code, report) = run_report(&plot_unsaid);
         assert_eq!(code, EXIT_PASSED, "{report}");
-        assert!(beside.join("r.json").exists() && beside.join("tiny-sweep.svg").exists());
+        assert!(beside.join("r.json").exists() && beside.join("r.svg").exists());
+        let first_plot = std::fs::read_to_string(beside.join("r.svg")).unwrap();
+        plot_unsaid.out = Some(beside.join("second.json"));
+        let (code, report) = run_report(&plot_unsaid);
+        assert_eq!(code, EXIT_PASSED, "{report}");
+        assert!(beside.join("second.svg").exists(), "{report}");
+        assert_eq!(
+            std::fs::read_to_string(beside.join("r.svg")).unwrap(),
+            first_plot,
+            "the second run wrote over the first one's plot"
+        );
 
         let file = dir.path().join("a-file");
         std::fs::write(&file, "not a directory").unwrap();
