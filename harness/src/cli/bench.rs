@@ -263,7 +263,11 @@ fn run_inner(args: &BenchArgs, out: &mut dyn Write) -> Result<u8, String> {
     let results_dir = out_path.parent().unwrap_or(Path::new(""));
     let plot_path = match (&workload.sweep, args.plot.as_deref()) {
         (Some(_), Some(plot)) => Some(output_path(Some(plot), results_dir, &workload.name, "svg")?),
-        (Some(_), None) => Some(out_path.with_extension("svg")),
+        (Some(_), None) => Some(match out_path.with_extension("svg") {
+            // Results named `*.svg` keep their own file: the plot takes `*.plot.svg`.
+            beside if beside == out_path => out_path.with_extension("plot.svg"),
+            beside => beside,
+        }),
         (None, _) => None,
     };
 
@@ -613,6 +617,17 @@ groups = [1, 2]
         let (code, report) = run_report(&plot_unsaid);
         assert_eq!(code, EXIT_PASSED, "{report}");
         assert!(beside.join("second.svg").exists(), "{report}");
+        // Results named like a plot keep their own file.
+        plot_unsaid.out = Some(beside.join("odd.svg"));
+        let (code, report) = run_report(&plot_unsaid);
+        assert_eq!(code, EXIT_PASSED, "{report}");
+        assert!(
+            std::fs::read_to_string(beside.join("odd.svg"))
+                .unwrap()
+                .starts_with('{'),
+            "the plot wrote over the results"
+        );
+        assert!(beside.join("odd.plot.svg").exists(), "{report}");
         assert_eq!(
             std::fs::read_to_string(beside.join("r.svg")).unwrap(),
             first_plot,
