@@ -3,9 +3,9 @@
 //! Layout (the record layout the fast fetch path is designed around):
 //! - slots: [`SEGMENT_RECORDS`] slots of two words, slot `i` holding the record at offset
 //!   `base_offset + i`: its timestamp and its location (or, for a value of at most
-//!   [`HELD_VALUE_BYTES_MAX`] bytes appended alone, the value itself and a location word
-//!   carrying its timestamp), each word in an array of its own, so that held values lie 8 to
-//!   a cache line ([`HeldRun`]).
+//!   [`HELD_VALUE_BYTES_MAX`] bytes appended by the exclusive producer, the value itself and
+//!   a location word carrying its timestamp), each word in an array of its own, so that held
+//!   values lie 8 to a cache line ([`HeldRun`]).
 //! - `arena`: one contiguous byte buffer; the appenders of a segment reserve disjoint ranges of
 //!   it with one `fetch_add` per batch, so a record's bytes are contiguous and a batch's records
 //!   are adjacent (a fan-out reader streams the arena).
@@ -26,7 +26,8 @@
 //! - out of line: `timestamp_tagged = !timestamp_ms < 0`, `location` = address of a heap block
 //!   `[len: u32][meta32: u32][bytes]`, `meta32 = key_len (29 bits) | flags << 29`.
 //! - held in the slot (a plain value of at most [`HELD_VALUE_BYTES_MAX`] bytes, appended
-//!   alone by the exclusive producer, `log/lease.rs`): `timestamp_tagged` = the value's bytes
+//!   by the exclusive producer, `log/lease.rs`, alone or in a batch of values of one length):
+//!   `timestamp_tagged` = the value's bytes
 //!   (native order, zero-padded), `location = timestamp_ms (48 bits) | (len + 1) << 48`. Its
 //!   top 16 bits, 1 to 9, are a meta no other word has: an inline meta without the KEY flag
 //!   has key length 0 unless it is plain (VALUE set), and an out-of-line address has its top
@@ -944,6 +945,51 @@ impl Segment {
         let mut value = [0u8; HELD_VALUE_BYTES_MAX];
         fill(&mut value[..value_bytes]);
         self.timestamps_tagged[index].store(i64::from_ne_bytes(value), Ordering::Relaxed);
+    }
+
+    /// [`Segment::store_held_value`] for a batch: the values of slots `slot_first..slot_first +
+    /// count`, members of the open held run (HELD-RUN), each its value word alone. `fill(first,
+    /// out)` writes the values of the batch's records `first..` back to back into `out` (as
+    /// [`crate::log::AppendBatch::fill_values`]), a chunk of them at a time through a buffer
+    /// on the stack, whose words are then stored.
+    #[inline(always)]
+    pub fn store_held_values(
+        &self,
+        slot_first: usize,
+        count: usize,
+        value_bytes: usize,
+        mut fill: impl FnMut(usize, &mut [u8]),
+    ) {
+        debug_assert!(
+            self.held_run()
+                .is_some_and(|run| run.first <= slot_first && run.len == value_bytes),
+            "HELD-RUN: held values are stored in the open run"
+        );
+        /// Values per chunk: 512 bytes of buffer, a few lines of L1.
+        const CHUNK_VALUES: usize = 64;
+        let mut buffer = [0u8; CHUNK_VALUES * HELD_VALUE_BYTES_MAX];
+        let words = &self.timestamps_tagged[slot_first..slot_first + count];
+        for (chunk_number, chunk) in words.chunks(CHUNK_VALUES).enumerate() {
+            let first = chunk_number * CHUNK_VALUES;
+            if value_bytes == HELD_VALUE_BYTES_MAX {
+                // A word each: values the compiler sees as arrays, stored without a copy loop.
+                let out = &mut buffer[..chunk.len() * HELD_VALUE_BYTES_MAX];
+                fill(first, out);
+                let (values, _) = out.as_chunks::<HELD_VALUE_BYTES_MAX>();
+                for (word, value) in chunk.iter().zip(values) {
+                    word.store(i64::from_ne_bytes(*value), Ordering::Relaxed);
+                }
+            } else {
+                let out = &mut buffer[..chunk.len() * value_bytes];
+                fill(first, out);
+                for (at, word) in chunk.iter().enumerate() {
+                    let mut value = [0u8; HELD_VALUE_BYTES_MAX];
+                    value[..value_bytes]
+                        .copy_from_slice(&out[at * value_bytes..(at + 1) * value_bytes]);
+                    word.store(i64::from_ne_bytes(value), Ordering::Relaxed);
+                }
+            }
+        }
     }
 
     /// Open a run of held values of `len` bytes stamped `timestamp_ms` (below

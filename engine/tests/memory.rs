@@ -60,6 +60,9 @@ enum Appended {
     /// One value at a time by the partition's exclusive producer (`append_values` of one
     /// value): a value of up to 8 bytes is then held in its slot, with no arena bytes.
     AloneByExclusiveProducer,
+    /// In batches of [`BATCH_RECORDS`] by the partition's exclusive producer, written in
+    /// place (`append_values_with`): values of up to 8 bytes are held in their slots too.
+    InBatchesByExclusiveProducer,
 }
 
 /// The engine's overhead per record, in bytes: the growth of the live heap while `count`
@@ -112,6 +115,20 @@ fn overhead_bytes_per_record(
                         handle.produce_batch(batch).unwrap();
                     }
                 }
+                Appended::InBatchesByExclusiveProducer => {
+                    let mut producer = handle.exclusive_producer().unwrap();
+                    for batch in batches {
+                        let values: Vec<&[u8]> = batch
+                            .iter()
+                            .map(|r| r.value.as_ref().expect("values alone").as_slice())
+                            .collect();
+                        producer
+                            .append_values_with(values.len(), values[0].len(), |i, out| {
+                                out.copy_from_slice(values[i])
+                            })
+                            .unwrap();
+                    }
+                }
                 Appended::AloneByExclusiveProducer => {
                     let mut producer = handle.exclusive_producer().unwrap();
                     for record in batches.iter().flatten() {
@@ -136,15 +153,21 @@ fn overhead_bytes_per_record(
 /// Goal: each record shape costs the engine at most 32 bytes per record beyond its payload.
 /// Method: one shape after another in one test (the allocator counts the whole process, so
 /// no other test may run in this binary): 8-byte values (the fan-out benchmark's records) in
-/// batches and appended alone by an exclusive producer (held in their slots), keyed 100-byte
+/// batches, and in batches and alone by an exclusive producer (held in their slots), keyed 100-byte
 /// records with a header (its framing included), and 6000-byte values (stored out of line).
 #[test]
 fn engine_overhead_per_record_stays_within_32_bytes() {
-    let shapes: [(&str, usize, Appended, MakeRecord); 4] = [
+    let shapes: [(&str, usize, Appended, MakeRecord); 5] = [
         (
             "8-byte values",
             segments(256),
             Appended::InBatches,
+            Box::new(|i| Record::value((i as u64).to_le_bytes().to_vec())),
+        ),
+        (
+            "8-byte values in batches by an exclusive producer (held in their slots)",
+            segments(64),
+            Appended::InBatchesByExclusiveProducer,
             Box::new(|i| Record::value((i as u64).to_le_bytes().to_vec())),
         ),
         (

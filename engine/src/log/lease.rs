@@ -181,8 +181,8 @@ impl Log {
         if base + count as i64 - self.log_start.load(Ordering::Relaxed) > RETAINED_RECORDS_MAX {
             return Err(AppendError::LogFull);
         }
-        self.close_held_run(lease, base);
         if !self.lay_in_leased_segment(lease, base, batch) {
+            self.close_held_run(lease, base);
             self.lay_and_complete_leased(lease, base, batch);
         }
         self.publish_leased(lease, base + count as i64);
@@ -337,9 +337,10 @@ impl Log {
         segment.close_held_run((base as u64 & (SEGMENT_RECORDS - 1)) as usize);
     }
 
-    /// The fast path: fixed-size values that fit the arena of the segment already held, laid
-    /// at `base` (the high watermark) and their slot words stored. Returns `false` (having
-    /// stored nothing) otherwise.
+    /// The fast paths, for fixed-size values at `base` (the high watermark): values of at most
+    /// a word are held in their slots ([`Log::lay_held`]); larger ones that fit the arena of
+    /// the segment already held are laid there and their slot words stored. Returns `false`
+    /// (having stored nothing, and closed no run) otherwise.
     #[inline(always)]
     fn lay_in_leased_segment<B: AppendBatch + ?Sized>(
         &self,
@@ -350,6 +351,12 @@ impl Log {
         let Some((value_bytes, timestamp_ms)) = batch.fixed_values() else {
             return false;
         };
+        let in_open_run =
+            value_bytes == lease.held_run_len && timestamp_ms == lease.held_run_timestamp_ms;
+        if in_open_run || may_be_held(value_bytes, timestamp_ms) {
+            self.lay_held(lease, base, batch, value_bytes, timestamp_ms);
+            return true;
+        }
         let count = batch.len();
         let slot_first = (base as u64 & (SEGMENT_RECORDS - 1)) as usize;
         let held = lease
@@ -373,6 +380,7 @@ impl Log {
             };
             lease.arena = start..start + reserved as u32;
         }
+        self.close_held_run(lease, base);
         let arena_start = lease.arena.start;
         lease.arena.start += bytes as u32;
         // SAFETY: the arena range is this append's own reservation; nothing reads it before the
@@ -383,6 +391,87 @@ impl Log {
         // LEASE: these slots are at and above the high watermark, stored by no one else.
         segment.store_fixed_run(slot_first, count, arena_start, value_bytes, timestamp_ms);
         true
+    }
+
+    /// Hold `batch`'s values, each of `value_bytes` bytes (at most a word) and stamped
+    /// `timestamp_ms` (one a held value carries, or the open run's), in their slots from
+    /// `base` (the high watermark): in each segment the batch covers, as members of a held
+    /// run, the open one where the batch has its length and timestamp, else one opened for
+    /// it, as a single record is in [`Log::append_one_leased`]. Holds each next segment as
+    /// the batch reaches it.
+    ///
+    /// Why batches are held too, and split at segment ends rather than laid by the general
+    /// path there: a reader of a held run loads 8 bytes a record, the value words alone, and
+    /// the producer stores only those (a run ends with its segment, or closes when the
+    /// clock's millisecond moves on); laid in the arena, an 8-byte value is its bytes and a
+    /// location word, 16 bytes a record in two streams of lines. And a segment of held values
+    /// asks for no arena, so the next one is made with the smallest: a batch laid across
+    /// into it by the general path would overflow it, out of line.
+    #[inline(always)]
+    fn lay_held<B: AppendBatch + ?Sized>(
+        &self,
+        lease: &mut Lease,
+        base: i64,
+        batch: &B,
+        value_bytes: usize,
+        timestamp_ms: i64,
+    ) {
+        let count = batch.len();
+        let mut laid = 0;
+        while laid < count {
+            let at = base + laid as i64;
+            let number = at as u64 >> SEGMENT_RECORDS_SHIFT;
+            let segment = match lease.segment {
+                Some((held, segment)) if held == number => segment,
+                _ => self.hold_segment(lease, at),
+            };
+            // SAFETY: the segment holding `at` is linked (just held, or held since), and stays
+            // so while the lease is held: retention unlinks only segments wholly below the log
+            // start, which never passes the high watermark, at or below `at` (LEASE-SEGMENT).
+            let segment = unsafe { segment.as_ref() };
+            if !(value_bytes == lease.held_run_len && timestamp_ms == lease.held_run_timestamp_ms) {
+                self.open_held_run(lease, at, value_bytes, timestamp_ms);
+            }
+            let slot_first = (at as u64 & (SEGMENT_RECORDS - 1)) as usize;
+            let in_segment = (count - laid).min(SEGMENT_RECORDS as usize - slot_first);
+            // LEASE: these slots are at and above the high watermark, stored by no one else.
+            // HELD-RUN: they are in the run just checked or opened, whose head holds their
+            // location word.
+            segment.store_held_values(slot_first, in_segment, value_bytes, |first, out| {
+                batch.fill_values(laid + first, out)
+            });
+            laid += in_segment;
+        }
+    }
+
+    /// Hold the segment holding `at` (made, fresh or recycled, if it is not linked yet), for
+    /// held values laid from `at` on. The records below `at` are laid, so a run open in the
+    /// segment held before ended with it.
+    #[cold]
+    #[inline(never)]
+    fn hold_segment(&self, lease: &mut Lease, at: i64) -> NonNull<Segment> {
+        self.close_held_run(lease, at);
+        let number = at as u64 >> SEGMENT_RECORDS_SHIFT;
+        let guard = crossbeam_epoch::pin();
+        let mut backoff = Backoff::default();
+        let segment = loop {
+            match self.segment_for_write(number, at, &guard) {
+                Ok(segment) => break NonNull::from(segment),
+                // As in `lay_and_complete_leased`: a broken invariant, not a retry.
+                Err(InstallError::Gone) => {
+                    unreachable!(
+                        "LEASE-SEGMENT: a segment at or above the high watermark was unlinked"
+                    )
+                }
+                Err(InstallError::Full) => {
+                    self.unlink_below(self.log_start.load(Ordering::Acquire));
+                    backoff.snooze();
+                }
+            }
+        };
+        lease.segment = Some((number, segment));
+        lease.arena = 0..0;
+        segment
     }
 
     /// The general path: lay `batch` at `base` (the high watermark) as a shared append lays
@@ -479,6 +568,7 @@ fn assert_values_from(log: &Log, from: i64) {
 mod tests {
     use super::super::{read_values, FixedTestValues, TestValues};
     use super::*;
+    use crate::segment::HeldRun;
 
     /// Goal: leased appends continue the log densely, in every shape, across segments, and
     /// shared appends resume after the release. Method: shared appends, a lease taking
@@ -564,7 +654,8 @@ mod tests {
         }
 
         fn fill_values(&self, first: usize, out: &mut [u8]) {
-            for (i, value) in out.chunks_mut(self.value_bytes).enumerate() {
+            // Empty values have no bytes to fill (and no chunks to split into).
+            for (i, value) in out.chunks_mut(self.value_bytes.max(1)).enumerate() {
                 value.fill((first + i) as u8);
             }
         }
@@ -654,14 +745,18 @@ mod tests {
         let log = Log::new();
         let mut lease = log.lease().unwrap();
         // A segment held first (the path declines while it holds none), then a chunk of its
-        // arena (the values that do not fit a slot need one).
-        for (count, first) in [(1, 0), (2, 1)] {
-            log.append_leased(&mut lease, &FixedTestValues { count, first })
-                .unwrap();
-        }
+        // arena (the values that do not fit a slot need one; a batch of 8-byte values is held
+        // in its slots and takes none, one of 9-byte values takes one).
+        log.append_leased(&mut lease, &FixedTestValues { count: 1, first: 0 })
+            .unwrap();
+        let arena_values = FixedValues {
+            count: 2,
+            value_bytes: HELD_VALUE_BYTES_MAX + 1,
+        };
+        log.append_leased(&mut lease, &arena_values).unwrap();
         // The fixed-value test batches are stamped 0.
-        let mut expected: Vec<(i64, Vec<u8>)> =
-            (0..3u64).map(|i| (0, i.to_le_bytes().to_vec())).collect();
+        let mut expected: Vec<(i64, Vec<u8>)> = vec![(0, 0u64.to_le_bytes().to_vec())];
+        expected.extend((0..2u8).map(|i| (0, vec![i; HELD_VALUE_BYTES_MAX + 1])));
         for len in 0..=HELD_VALUE_BYTES_MAX + 1 {
             let value: Vec<u8> = (0..len as u8).map(|b| b ^ 0xf0).collect();
             let fill = |out: &mut [u8]| out.copy_from_slice(&value);
@@ -684,6 +779,93 @@ mod tests {
         .unwrap();
         assert_eq!(read, expected);
         log.release_lease(lease);
+    }
+
+    /// Goal: a batch of values of up to a word is held in its slots, in every segment it
+    /// covers: split at segment ends, each part a member of a held run of its segment (the
+    /// open one when the batch has its length and timestamp), with no arena asked for; and
+    /// everything reads back as appended, by values and by records. Method: batches of 8-,
+    /// 3- and 0-byte values, two of them longer than a segment, a single value extending a
+    /// batch's run, and a batch of 9-byte values (the arena) between; every segment's run and
+    /// arena demand checked, values read 1, 7 and 1000 a read, records as views. Planted: a
+    /// batch crossing a segment's end left to the general path (segment 0 held no run), the
+    /// run of the segment left not closed when the batch moves on, so none is opened in the
+    /// next (the close found no open run: HELD-RUN's assertion), and each part filled from
+    /// the batch's first value (the reads went wrong at offset 8192): each caught.
+    #[test]
+    fn batches_of_word_values_are_held_across_segment_ends() {
+        let log = Log::new();
+        let mut lease = log.lease().unwrap();
+        let segment_records = SEGMENT_RECORDS as usize;
+        let mut expected: Vec<Vec<u8>> = Vec::new();
+        let append = |lease: &mut Lease, expected: &mut Vec<Vec<u8>>, count, value_bytes| {
+            let base = log
+                .append_leased(lease, &FixedValues { count, value_bytes })
+                .unwrap();
+            assert_eq!(base, expected.len() as i64);
+            expected.extend((0..count).map(|i| vec![i as u8; value_bytes]));
+        };
+        // Segments 0 and 1 (5 records into it).
+        append(&mut lease, &mut expected, segment_records + 5, 8);
+        // Segment 1: a run of 3-byte values, extended by a single one of them.
+        append(&mut lease, &mut expected, 7, 3);
+        let single = log.append_one_leased(&mut lease, 3, 0, |out| out.fill(0xee));
+        assert_eq!(single, Some(expected.len() as i64));
+        expected.push(vec![0xee; 3]);
+        // Through segments 1, 2 and 3.
+        append(&mut lease, &mut expected, 2 * segment_records, 8);
+        // Laid in segment 3's arena, then held again.
+        append(&mut lease, &mut expected, 10, HELD_VALUE_BYTES_MAX + 1);
+        append(&mut lease, &mut expected, 3, 0);
+        log.release_lease(lease);
+        assert_eq!(log.high_watermark(), expected.len() as i64);
+
+        let guard = crossbeam_epoch::pin();
+        let segment = |number: u64| log.directory.get(number, &guard).expect("linked");
+        // Segment 0 is one run; segment 2 the long batch's middle part, one run.
+        for number in [0, 2] {
+            let run = HeldRun {
+                first: 0,
+                end: segment_records,
+                len: 8,
+            };
+            assert_eq!(segment(number).held_run(), Some(run), "segment {number}");
+        }
+        // Segment 1 ends with the long batch's first part, a run of its own after the first
+        // batch's 5 values and the 8 of 3 bytes.
+        let run = HeldRun {
+            first: 13,
+            end: segment_records,
+            len: 8,
+        };
+        assert_eq!(segment(1).held_run(), Some(run));
+        for number in 0..3 {
+            assert_eq!(segment(number).arena_demand_bytes(), 0, "segment {number}");
+        }
+        // Segment 3's last run is the 0-byte batch, after the arena's 9-byte values.
+        let last_run = segment(3).held_run().expect("a run");
+        assert_eq!(last_run.len, 0);
+        assert!(segment(3).arena_demand_bytes() >= 10 * (HELD_VALUE_BYTES_MAX + 1));
+        drop(guard);
+
+        let end = expected.len() as i64;
+        for max_records in [1, 7, 1000] {
+            let read = values_read_by_chunks(&log, 0, end, max_records);
+            assert!(
+                read == expected,
+                "{max_records} a read: first wrong at {:?}",
+                (0..expected.len()).find(|&i| read.get(i) != Some(&expected[i]))
+            );
+        }
+        let guard = crossbeam_epoch::pin();
+        let mut records = Vec::new();
+        log.read_views(0, usize::MAX, &guard, |_, view| {
+            records.push((view.timestamp_ms, view.value.map(<[u8]>::to_vec)));
+            true
+        })
+        .unwrap();
+        let stamped: Vec<_> = expected.into_iter().map(|v| (0, Some(v))).collect();
+        assert!(records == stamped, "records read back as appended");
     }
 
     /// The values in `from..end` as a reader of values reads them (`Segment::for_each_value`,
@@ -715,11 +897,12 @@ mod tests {
     /// (HELD-RUN): a run ends where the holder stores anything else (a batch, a value of
     /// another length or timestamp or past a word, a shared append after the release), and a
     /// run left open ends with its segment. Method: the holder appends single values of
-    /// lengths 8, 3, 0 and 9 with a timestamp that moves every 10 records, batches, and
+    /// lengths 8, 3, 0 and 9 with a timestamp that moves every 10 records, batches (of 8-byte
+    /// values, held, and of 9-byte ones), and
     /// shared appends between leases, in an irregular pattern across four segments; from
     /// every offset, the next 40 values are read one and seven records per read, and every
     /// record is read as a view; all checked against what was appended. Planted: a batch not
-    /// closing the run (`close_held_run` taken out of `append_leased`), the release not
+    /// closing the run (`close_held_run` taken out of the arena path), the release not
     /// closing it, the reader ignoring a run's end, the run keyed without its values'
     /// length, and a closed run's members left without their location words (the test
     /// process died of SIGSEGV, a stale word read as a block): each caught.
@@ -753,12 +936,20 @@ mod tests {
             // A value of each length in turn, in runs of 1 to 12 records.
             let len: usize = [8, 3, 8, 0, 8, 9][(step % 6) as usize];
             match step % 7 {
-                // A batch of fixed values (the fast or the general path), stamped 0.
+                // A batch of fixed values, stamped 0: of a word (held, as single values are)
+                // or of 9 bytes (the arena's fast path, or the general path).
                 3 => {
                     let count = 1 + (step % 3) as usize;
-                    let batch = FixedTestValues { count, first: next };
-                    log.append_leased(&mut lease, &batch).unwrap();
-                    expected.extend((next..next + count as u64).map(|i| (0, value(i))));
+                    if step.is_multiple_of(2) {
+                        let batch = FixedTestValues { count, first: next };
+                        log.append_leased(&mut lease, &batch).unwrap();
+                        expected.extend((next..next + count as u64).map(|i| (0, value(i))));
+                    } else {
+                        let value_bytes = HELD_VALUE_BYTES_MAX + 1;
+                        let batch = FixedValues { count, value_bytes };
+                        log.append_leased(&mut lease, &batch).unwrap();
+                        expected.extend((0..count).map(|i| (0, vec![i as u8; value_bytes])));
+                    }
                 }
                 // The lease given back, a shared append, a new lease.
                 5 if step.is_multiple_of(2) => {
