@@ -1009,14 +1009,19 @@ impl Segment {
     }
 
     /// Close the open held run at slot `end`, before anything else is stored there: each
-    /// member's location word (its head's), then the run's end (HELD-RUN).
+    /// member's location word (its head's), then the run's end (HELD-RUN). `end` may be the
+    /// run's first slot (a run opened for a value whose `fill` panicked: no member).
     pub fn close_held_run(&self, end: usize) {
         let run = self
             .held_run()
             .expect("HELD-RUN: only an open run is closed");
         debug_assert_eq!(run.end, SLOTS, "HELD-RUN: only an open run is closed");
+        debug_assert!(
+            run.first <= end,
+            "HELD-RUN: a run closes at or after its head"
+        );
         let head = self.locations[run.first].load(Ordering::Relaxed);
-        for location in &self.locations[run.first + 1..end] {
+        for location in self.locations.iter().take(end).skip(run.first + 1) {
             location.store(head, Ordering::Relaxed);
         }
         // Release: a reader that finds this run closed (or a later one) and so reads a

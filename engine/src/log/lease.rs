@@ -416,15 +416,26 @@ impl Log {
         value_bytes: usize,
         timestamp_ms: i64,
     ) {
+        let mut laying = LayingHeld {
+            log: self,
+            lease,
+            base,
+            first_segment: None,
+        };
         let count = batch.len();
         let mut laid = 0;
         while laid < count {
+            let lease = &mut *laying.lease;
             let at = base + laid as i64;
             let number = at as u64 >> SEGMENT_RECORDS_SHIFT;
             let segment = match lease.segment {
                 Some((held, segment)) if held == number => segment,
                 _ => self.hold_segment(lease, at),
             };
+            if laid == 0 {
+                laying.first_segment = Some((number, segment));
+            }
+            let lease = &mut *laying.lease;
             // SAFETY: the segment holding `at` is linked (just held, or held since), and stays
             // so while the lease is held: retention unlinks only segments wholly below the log
             // start, which never passes the high watermark, at or below `at` (LEASE-SEGMENT).
@@ -442,6 +453,7 @@ impl Log {
             });
             laid += in_segment;
         }
+        laying.laid();
     }
 
     /// Hold the segment holding `at` (made, fresh or recycled, if it is not linked yet), for
@@ -525,6 +537,64 @@ impl Log {
         lease.segment = held;
     }
 }
+
+/// A held batch while it is laid ([`Log::lay_held`]): dropped before [`LayingHeld::laid`], by
+/// a panicking `fill`, it leaves the lease and the segments the batch reached as if the batch
+/// had not been appended, so that HELD-RUN holds of whatever the holder (or, after the
+/// release, a shared appender) stores next: the run of the segment holding `base` closed at
+/// `base`, the runs opened in later segments closed with no member, and the lease holding the
+/// segment of `base` again, with no run open. Without it the holder would have moved on to a
+/// later segment, and the run open at `base` would take the next records stored there, by
+/// anyone, for its members.
+struct LayingHeld<'a> {
+    log: &'a Log,
+    lease: &'a mut Lease,
+    /// The batch's first offset: the high watermark.
+    base: i64,
+    /// The segment holding `base`, once held.
+    first_segment: Option<(u64, NonNull<Segment>)>,
+}
+
+impl LayingHeld<'_> {
+    /// The batch is laid: nothing to undo.
+    fn laid(self) {
+        std::mem::forget(self);
+    }
+}
+
+impl Drop for LayingHeld<'_> {
+    fn drop(&mut self) {
+        let Some((first_number, first_segment)) = self.first_segment else {
+            return;
+        };
+        let guard = crossbeam_epoch::pin();
+        let reached = self
+            .lease
+            .segment
+            .map_or(first_number, |(number, _)| number);
+        for number in first_number + 1..=reached {
+            // Made for this batch, above the high watermark: nothing in them is published.
+            if let Some(segment) = self.log.directory.get(number, &guard) {
+                if let Some(run) = segment.held_run().filter(|run| run.end == SLOTS) {
+                    segment.close_held_run(run.first);
+                }
+            }
+        }
+        // SAFETY: LEASE-SEGMENT: the segment holding `base`, the high watermark, stays linked
+        // while the lease is held.
+        let segment = unsafe { first_segment.as_ref() };
+        // The batch opened or extended this run, so it is open, and begins at or below `base`.
+        if segment.held_run().is_some_and(|run| run.end == SLOTS) {
+            segment.close_held_run((self.base as u64 & (SEGMENT_RECORDS - 1)) as usize);
+        }
+        self.lease.segment = Some((first_number, first_segment));
+        self.lease.held_run_len = NO_HELD_RUN;
+        self.lease.arena = 0..0;
+    }
+}
+
+/// [`SEGMENT_RECORDS`] as a slot index: where an open held run ends.
+const SLOTS: usize = SEGMENT_RECORDS as usize;
 
 /// A lease's descriptor while laid and not yet stored: dropping it (a panicking `fill`)
 /// frees its out-of-line blocks, as `Uninstalled` does for a shared append.
@@ -779,6 +849,101 @@ mod tests {
         .unwrap();
         assert_eq!(read, expected);
         log.release_lease(lease);
+    }
+
+    /// `count` 8-byte values as [`FixedValues`] writes them, whose `fill` panics on reaching
+    /// value `panic_at`.
+    struct PanickingValues {
+        count: usize,
+        panic_at: usize,
+    }
+
+    impl AppendBatch for PanickingValues {
+        fn len(&self) -> usize {
+            self.count
+        }
+
+        fn parts(&self, _index: usize) -> crate::segment::RecordParts<'_> {
+            unreachable!("fixed values are written in place")
+        }
+
+        fn fixed_values(&self) -> Option<(usize, i64)> {
+            Some((8, 0))
+        }
+
+        fn fill_values(&self, first: usize, out: &mut [u8]) {
+            for (i, value) in (first..).zip(out.chunks_mut(8)) {
+                assert_ne!(i, self.panic_at, "a fill that panics");
+                value.fill(i as u8);
+            }
+        }
+    }
+
+    /// Goal: a `fill` that panics partway through a held batch, or in a single value a run
+    /// was opened for, leaves the log as if it had not been appended: the holder appends on,
+    /// shared appenders after the release, and everything published reads back (HELD-RUN
+    /// holds in every segment the batch reached). Method: batches whose `fill` panics within
+    /// the open run, past a segment's end (two segments reached) and in a new run's first
+    /// chunk, and a single value of a new length whose `fill` panics; after each, appends by
+    /// the same lease, the last across a segment's end into the segment the failed batch had
+    /// reached; a shared append after the release; all read back as values and as records.
+    /// Planted: the batch's guard disarmed before its loop (the lease stayed on segment 1: the
+    /// next run in segment 0 opened over the open one, HELD-RUN's assertion), and a run closed
+    /// at its head's slot, slicing its members past their end (the slice panicked).
+    #[test]
+    fn a_fill_that_panics_leaves_the_held_runs_whole() {
+        use std::panic::{catch_unwind, AssertUnwindSafe};
+        let log = Log::new();
+        let mut lease = log.lease().unwrap();
+        let segment_records = SEGMENT_RECORDS as usize;
+        let mut expected: Vec<Vec<u8>> = Vec::new();
+        let append = |lease: &mut Lease, expected: &mut Vec<Vec<u8>>, count, value_bytes| {
+            let base = log
+                .append_leased(lease, &FixedValues { count, value_bytes })
+                .unwrap();
+            assert_eq!(base, expected.len() as i64);
+            expected.extend((0..count).map(|i| vec![i as u8; value_bytes]));
+        };
+        let append_panicking = |lease: &mut Lease, count, panic_at| {
+            let batch = PanickingValues { count, panic_at };
+            let appended = catch_unwind(AssertUnwindSafe(|| log.append_leased(lease, &batch)));
+            assert!(appended.is_err(), "the fill panicked");
+        };
+        append(&mut lease, &mut expected, 100, 8);
+        append_panicking(&mut lease, 10, 3);
+        append(&mut lease, &mut expected, 5, 8);
+        append_panicking(&mut lease, segment_records, segment_records - 50);
+        append(&mut lease, &mut expected, 7, 4);
+        append_panicking(&mut lease, 2 * segment_records, 10);
+        let single = catch_unwind(AssertUnwindSafe(|| {
+            log.append_one_leased(&mut lease, 2, 0, |_| panic!("a fill that panics"))
+        }));
+        assert!(single.is_err(), "the fill panicked");
+        append(&mut lease, &mut expected, segment_records, 8);
+        log.release_lease(lease);
+        let tail = value(expected.len() as u64);
+        log.append(&TestValues(&[&tail])).unwrap();
+        expected.push(tail);
+        assert_eq!(log.high_watermark(), expected.len() as i64);
+
+        let end = expected.len() as i64;
+        for max_records in [1, 7] {
+            let read = values_read_by_chunks(&log, 0, end, max_records);
+            assert!(
+                read == expected,
+                "{max_records} a read: first wrong at {:?}",
+                (0..expected.len()).find(|&i| read.get(i) != Some(&expected[i]))
+            );
+        }
+        let guard = crossbeam_epoch::pin();
+        let mut records = Vec::new();
+        log.read_views(0, usize::MAX, &guard, |_, view| {
+            records.push((view.timestamp_ms, view.value.map(<[u8]>::to_vec)));
+            true
+        })
+        .unwrap();
+        let stamped: Vec<_> = expected.into_iter().map(|v| (0, Some(v))).collect();
+        assert!(records == stamped, "records read back as appended");
     }
 
     /// Goal: a batch of values of up to a word is held in its slots, in every segment it
