@@ -45,7 +45,7 @@
 //! each array variant's rate it prints how far behind the cursor its reader was, on average,
 //! when it loaded it: a held cell is cheap only when its reader runs far behind, a reader as
 //! the engine's keeps close, and close behind, what the two trade is lines: a record of 8
-//! bytes goes twice as fast as one of 16 (see `docs/PERFORMANCE.md`, single-record fan-out).
+//! bytes goes twice as fast as one of 16 (see `docs/performance-history.md`, the earlier host's single-record fan-out).
 //!
 //! The engine's and the disruptor's single-record fan-out run in the same rounds, in turn
 //! with the array variants, and every run is verified as the benches verify. Prints each

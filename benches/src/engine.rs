@@ -136,7 +136,7 @@ const TRIM_EVERY_BYTES: u64 = 256 << 10;
 /// 256 records gave the 8-byte cases nothing and read 5-8% lower, and one per 16384 rather
 /// than per 4096 (a segment) lifted 8-byte batched fan-out to one consumer from 221-572 to
 /// 589-788 M/s in alternating runs, leaving N = 2 and 4 and single-record as they were
-/// (`docs/PERFORMANCE.md`). Within the window: 16384 records is a quarter of what the
+/// (`docs/performance-history.md`, stop 21). Within the window: 16384 records is a quarter of what the
 /// bounded peers let the producer run ahead for 8-byte values.
 const TRIM_EVERY_RECORDS_MAX: u64 = 16_384;
 

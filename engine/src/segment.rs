@@ -458,7 +458,7 @@ const ARENA_ALIGN_BYTES: usize = 64;
 /// x86-64 huge page. Why: a partition of 1 KiB values cycles three arenas of about 4 MiB
 /// (the one filled, the one read, the one back in the pool), 12 MiB in about 3100 pages of
 /// 4 KiB, past the 2048 entries of a Zen 3 core's second-level TLB, where a ring of the same
-/// window fits; in huge pages it is six entries (`docs/PERFORMANCE.md`, stop 27). Smaller
+/// window fits; in huge pages it is six entries (`docs/performance-history.md`, stop 27). Smaller
 /// arenas (every segment of small values) keep the allocator's pages: a huge page would
 /// only be partly used. On a host whose kernel grants none (THP `never`), the advice changes
 /// nothing.
@@ -648,7 +648,7 @@ impl HeldValues {
 /// against the close's `Release`) finds its members' own location words stored.
 ///
 /// Why: a reader close behind its producer is bound by the cache lines the two trade
-/// (`docs/PERFORMANCE.md`, single-record fan-out). In a held run the producer stores 8 bytes
+/// (`docs/performance-history.md`, the earlier host's single-record fan-out). In a held run the producer stores 8 bytes
 /// a record, its value word, and a reader of values loads only those, 8 to a line; a held
 /// value with its own location word was a 16-byte cell, stored and loaded whole.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

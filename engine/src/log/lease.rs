@@ -220,7 +220,7 @@ impl Log {
     ///
     /// Why a path of its own: a single-record append is nothing but this, and a producer
     /// slower than its readers keeps them on the lines it is writing (see
-    /// `docs/PERFORMANCE.md`), so it is straight-line code: no batch, no loops.
+    /// `docs/performance-history.md`), so it is straight-line code: no batch, no loops.
     #[inline(always)]
     pub fn append_one_leased(
         &self,
