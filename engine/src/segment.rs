@@ -662,6 +662,11 @@ pub struct HeldRun {
 }
 
 impl HeldRun {
+    /// Whether the run is open: it ends at its segment's end until it is closed.
+    pub fn is_open(&self) -> bool {
+        self.end == SLOTS
+    }
+
     /// Packed: `first` (16 bits) | `end` (16) | `len + 1` (8), so that 0 is no run.
     fn pack(first: usize, end: usize, len: usize) -> u64 {
         debug_assert!(first <= end && end <= SLOTS && len <= HELD_VALUE_BYTES_MAX);
@@ -1015,7 +1020,7 @@ impl Segment {
         let run = self
             .held_run()
             .expect("HELD-RUN: only an open run is closed");
-        debug_assert_eq!(run.end, SLOTS, "HELD-RUN: only an open run is closed");
+        debug_assert!(run.is_open(), "HELD-RUN: only an open run is closed");
         debug_assert!(
             run.first <= end,
             "HELD-RUN: a run closes at or after its head"

@@ -39,7 +39,7 @@ use super::{discard, AppendBatch, AppendError, Log, Segments};
 use crate::descriptor::Descriptor;
 use crate::directory::{InstallError, RETAINED_RECORDS_MAX};
 use crate::segment::{
-    Segment, HELD_VALUE_BYTES_MAX, HELD_VALUE_TIMESTAMP_MS_END, INLINE_RECORD_BYTES_MAX,
+    HeldRun, Segment, HELD_VALUE_BYTES_MAX, HELD_VALUE_TIMESTAMP_MS_END, INLINE_RECORD_BYTES_MAX,
     SEGMENT_RECORDS, SEGMENT_RECORDS_SHIFT,
 };
 use crate::sync::{Backoff, Ordering};
@@ -425,16 +425,8 @@ impl Log {
         let count = batch.len();
         let mut laid = 0;
         while laid < count {
-            let lease = &mut *laying.lease;
             let at = base + laid as i64;
-            let number = at as u64 >> SEGMENT_RECORDS_SHIFT;
-            let segment = match lease.segment {
-                Some((held, segment)) if held == number => segment,
-                _ => self.hold_segment(lease, at),
-            };
-            if laid == 0 {
-                laying.first_segment = Some((number, segment));
-            }
+            let segment = laying.segment_holding(at);
             let lease = &mut *laying.lease;
             // SAFETY: the segment holding `at` is linked (just held, or held since), and stays
             // so while the lease is held: retention unlinks only segments wholly below the log
@@ -556,6 +548,18 @@ struct LayingHeld<'a> {
 }
 
 impl LayingHeld<'_> {
+    /// The segment holding `at`, the next offset of the batch to lay: the one held, or the
+    /// next, held now ([`Log::hold_segment`]). The first is kept, to undo the batch from.
+    fn segment_holding(&mut self, at: i64) -> NonNull<Segment> {
+        let number = at as u64 >> SEGMENT_RECORDS_SHIFT;
+        let segment = match self.lease.segment {
+            Some((held, segment)) if held == number => segment,
+            _ => self.log.hold_segment(self.lease, at),
+        };
+        self.first_segment.get_or_insert((number, segment));
+        segment
+    }
+
     /// The batch is laid: nothing to undo.
     fn laid(self) {
         std::mem::forget(self);
@@ -575,7 +579,7 @@ impl Drop for LayingHeld<'_> {
         for number in first_number + 1..=reached {
             // Made for this batch, above the high watermark: nothing in them is published.
             if let Some(segment) = self.log.directory.get(number, &guard) {
-                if let Some(run) = segment.held_run().filter(|run| run.end == SLOTS) {
+                if let Some(run) = segment.held_run().filter(HeldRun::is_open) {
                     segment.close_held_run(run.first);
                 }
             }
@@ -584,7 +588,7 @@ impl Drop for LayingHeld<'_> {
         // while the lease is held.
         let segment = unsafe { first_segment.as_ref() };
         // The batch opened or extended this run, so it is open, and begins at or below `base`.
-        if segment.held_run().is_some_and(|run| run.end == SLOTS) {
+        if segment.held_run().as_ref().is_some_and(HeldRun::is_open) {
             segment.close_held_run((self.base as u64 & (SEGMENT_RECORDS - 1)) as usize);
         }
         self.lease.segment = Some((first_number, first_segment));
@@ -592,9 +596,6 @@ impl Drop for LayingHeld<'_> {
         self.lease.arena = 0..0;
     }
 }
-
-/// [`SEGMENT_RECORDS`] as a slot index: where an open held run ends.
-const SLOTS: usize = SEGMENT_RECORDS as usize;
 
 /// A lease's descriptor while laid and not yet stored: dropping it (a panicking `fill`)
 /// frees its out-of-line blocks, as `Uninstalled` does for a shared append.
@@ -638,7 +639,6 @@ fn assert_values_from(log: &Log, from: i64) {
 mod tests {
     use super::super::{read_values, FixedTestValues, TestValues};
     use super::*;
-    use crate::segment::HeldRun;
 
     /// Goal: leased appends continue the log densely, in every shape, across segments, and
     /// shared appends resume after the release. Method: shared appends, a lease taking
