@@ -897,53 +897,29 @@ mod tests {
         let mut lease = log.lease().unwrap();
         let segment_records = SEGMENT_RECORDS as usize;
         let mut expected: Vec<Vec<u8>> = Vec::new();
-        let append = |lease: &mut Lease, expected: &mut Vec<Vec<u8>>, count, value_bytes| {
-            let base = log
-                .append_leased(lease, &FixedValues { count, value_bytes })
-                .unwrap();
-            assert_eq!(base, expected.len() as i64);
-            expected.extend((0..count).map(|i| vec![i as u8; value_bytes]));
-        };
         let append_panicking = |lease: &mut Lease, count, panic_at| {
             let batch = PanickingValues { count, panic_at };
             let appended = catch_unwind(AssertUnwindSafe(|| log.append_leased(lease, &batch)));
             assert!(appended.is_err(), "the fill panicked");
         };
-        append(&mut lease, &mut expected, 100, 8);
+        append_fixed(&log, &mut lease, &mut expected, 100, 8);
         append_panicking(&mut lease, 10, 3);
-        append(&mut lease, &mut expected, 5, 8);
+        append_fixed(&log, &mut lease, &mut expected, 5, 8);
         append_panicking(&mut lease, segment_records, segment_records - 50);
-        append(&mut lease, &mut expected, 7, 4);
+        append_fixed(&log, &mut lease, &mut expected, 7, 4);
         append_panicking(&mut lease, 2 * segment_records, 10);
         let single = catch_unwind(AssertUnwindSafe(|| {
             log.append_one_leased(&mut lease, 2, 0, |_| panic!("a fill that panics"))
         }));
         assert!(single.is_err(), "the fill panicked");
-        append(&mut lease, &mut expected, segment_records, 8);
+        append_fixed(&log, &mut lease, &mut expected, segment_records, 8);
         log.release_lease(lease);
         let tail = value(expected.len() as u64);
         log.append(&TestValues(&[&tail])).unwrap();
         expected.push(tail);
         assert_eq!(log.high_watermark(), expected.len() as i64);
 
-        let end = expected.len() as i64;
-        for max_records in [1, 7] {
-            let read = values_read_by_chunks(&log, 0, end, max_records);
-            assert!(
-                read == expected,
-                "{max_records} a read: first wrong at {:?}",
-                (0..expected.len()).find(|&i| read.get(i) != Some(&expected[i]))
-            );
-        }
-        let guard = crossbeam_epoch::pin();
-        let mut records = Vec::new();
-        log.read_views(0, usize::MAX, &guard, |_, view| {
-            records.push((view.timestamp_ms, view.value.map(<[u8]>::to_vec)));
-            true
-        })
-        .unwrap();
-        let stamped: Vec<_> = expected.into_iter().map(|v| (0, Some(v))).collect();
-        assert!(records == stamped, "records read back as appended");
+        assert_read_back_stamped_0(&log, expected, &[1, 7]);
     }
 
     /// Goal: a batch of values of up to a word is held in its slots, in every segment it
@@ -963,25 +939,24 @@ mod tests {
         let mut lease = log.lease().unwrap();
         let segment_records = SEGMENT_RECORDS as usize;
         let mut expected: Vec<Vec<u8>> = Vec::new();
-        let append = |lease: &mut Lease, expected: &mut Vec<Vec<u8>>, count, value_bytes| {
-            let base = log
-                .append_leased(lease, &FixedValues { count, value_bytes })
-                .unwrap();
-            assert_eq!(base, expected.len() as i64);
-            expected.extend((0..count).map(|i| vec![i as u8; value_bytes]));
-        };
         // Segments 0 and 1 (5 records into it).
-        append(&mut lease, &mut expected, segment_records + 5, 8);
+        append_fixed(&log, &mut lease, &mut expected, segment_records + 5, 8);
         // Segment 1: a run of 3-byte values, extended by a single one of them.
-        append(&mut lease, &mut expected, 7, 3);
+        append_fixed(&log, &mut lease, &mut expected, 7, 3);
         let single = log.append_one_leased(&mut lease, 3, 0, |out| out.fill(0xee));
         assert_eq!(single, Some(expected.len() as i64));
         expected.push(vec![0xee; 3]);
         // Through segments 1, 2 and 3.
-        append(&mut lease, &mut expected, 2 * segment_records, 8);
+        append_fixed(&log, &mut lease, &mut expected, 2 * segment_records, 8);
         // Laid in segment 3's arena, then held again.
-        append(&mut lease, &mut expected, 10, HELD_VALUE_BYTES_MAX + 1);
-        append(&mut lease, &mut expected, 3, 0);
+        append_fixed(
+            &log,
+            &mut lease,
+            &mut expected,
+            10,
+            HELD_VALUE_BYTES_MAX + 1,
+        );
+        append_fixed(&log, &mut lease, &mut expected, 3, 0);
         log.release_lease(lease);
         assert_eq!(log.high_watermark(), expected.len() as i64);
 
@@ -1013,9 +988,31 @@ mod tests {
         assert!(segment(3).arena_demand_bytes() >= 10 * (HELD_VALUE_BYTES_MAX + 1));
         drop(guard);
 
+        assert_read_back_stamped_0(&log, expected, &[1, 7, 1000]);
+    }
+
+    /// Append `count` [`FixedValues`] of `value_bytes` bytes under `lease`, checking that they
+    /// land at the end of `expected`, which takes their values.
+    fn append_fixed(
+        log: &Log,
+        lease: &mut Lease,
+        expected: &mut Vec<Vec<u8>>,
+        count: usize,
+        value_bytes: usize,
+    ) {
+        let base = log
+            .append_leased(lease, &FixedValues { count, value_bytes })
+            .unwrap();
+        assert_eq!(base, expected.len() as i64);
+        expected.extend((0..count).map(|i| vec![i as u8; value_bytes]));
+    }
+
+    /// The log holds `expected`'s values from offset 0, each stamped 0: read by a reader of
+    /// values `max_records` a read for each of `reads`, and as records.
+    fn assert_read_back_stamped_0(log: &Log, expected: Vec<Vec<u8>>, reads: &[usize]) {
         let end = expected.len() as i64;
-        for max_records in [1, 7, 1000] {
-            let read = values_read_by_chunks(&log, 0, end, max_records);
+        for &max_records in reads {
+            let read = values_read_by_chunks(log, 0, end, max_records);
             assert!(
                 read == expected,
                 "{max_records} a read: first wrong at {:?}",
